@@ -1,0 +1,161 @@
+//! `firstseen archive`: hash files, keep them, record where they were seen.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use firstseen::pipeline::{self, ArchiveOptions, ArchiveOutcome, Options};
+use firstseen::store::NewSighting;
+use firstseen::{Archive, walk};
+use serde_json::json;
+
+use super::output::{clean, print_json, short};
+use super::progress::Bar;
+use super::{Context, EXIT_ERROR, EXIT_OK};
+
+/// Archive photos: hash them, copy them into the archive and record a
+/// sighting (source, caption, first-seen) for each.
+///
+/// Folders are walked recursively; files are recognised by content, and
+/// files in folders that are not images are skipped. Archiving the same
+/// bytes again adds a sighting to the existing item. A new item close to
+/// an archived one (PDQ distance ≤ 31, mirrors and rotations included) is
+/// linked to it as a near-duplicate variant.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Files or folders to archive.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+
+    /// Where this copy was found (URL or description).
+    #[arg(long, value_name = "URL")]
+    source: Option<String>,
+
+    /// What the post claimed: the caption or headline that came with it.
+    #[arg(long, value_name = "TEXT")]
+    caption: Option<String>,
+
+    /// When it was first seen: a date (2026-01-27) or an RFC 3339
+    /// timestamp (2026-01-27T09:30:00Z). Without it the sighting has only
+    /// its archived-at time.
+    #[arg(long, value_name = "DATE")]
+    first_seen: Option<String>,
+
+    /// A free-form note kept with the sighting.
+    #[arg(long, value_name = "TEXT")]
+    note: Option<String>,
+
+    /// Record hashes and the sighting but do not copy the file into the
+    /// archive.
+    #[arg(long)]
+    no_copy: bool,
+
+    /// Also take hidden files and folders (names starting with a dot).
+    #[arg(long)]
+    hidden: bool,
+}
+
+pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
+    let first_seen = args
+        .first_seen
+        .as_deref()
+        .map(firstseen::time::parse_first_seen)
+        .transpose()?;
+    let dir = ctx.archive_dir()?;
+    let mut archive =
+        Archive::create(&dir).with_context(|| format!("opening archive {}", dir.display()))?;
+    let inputs = walk::collect(&args.paths, args.hidden);
+    let opts = ArchiveOptions {
+        common: Options {
+            limits: ctx.limits,
+            ..Options::default()
+        },
+        copy: !args.no_copy,
+        sighting: NewSighting {
+            source: args.source,
+            caption: args.caption,
+            first_seen,
+            file_name: None,
+            note: args.note,
+        },
+    };
+    for e in &inputs.errors {
+        eprintln!("firstseen: {e}");
+    }
+    let bar = Bar::new("archiving");
+    let mut outcomes = Vec::new();
+    let mut summary = pipeline::archive(
+        &mut archive,
+        &inputs.files,
+        &opts,
+        &bar,
+        &ctx.stop,
+        &mut |o| {
+            bar.suspend(|| print_outcome(o, ctx.json));
+            if ctx.json {
+                outcomes.push(serde_json::to_value(o).unwrap_or_default());
+            }
+        },
+    )?;
+    summary.failed += inputs.errors.len() as u64;
+    summary.skipped = inputs.skipped.len() as u64;
+    if ctx.json {
+        print_json(&json!({
+            "archive": archive.dir(),
+            "files": outcomes,
+            "summary": summary,
+        }))?;
+    } else {
+        let mut line = format!(
+            "{} new item(s), {} new sighting(s) of known items, {} already recorded, {} failed",
+            summary.new_items, summary.new_sightings, summary.already_recorded, summary.failed
+        );
+        if summary.skipped > 0 {
+            line.push_str(&format!("; skipped {} non-image file(s)", summary.skipped));
+        }
+        if summary.interrupted {
+            line.push_str("; interrupted: files not reached were not archived");
+        }
+        eprintln!("{line} (archive: {})", archive.dir().display());
+    }
+    Ok(if summary.failed > 0 {
+        EXIT_ERROR
+    } else {
+        EXIT_OK
+    })
+}
+
+fn print_outcome(o: &ArchiveOutcome, json: bool) {
+    match o {
+        ArchiveOutcome::Failed { error, .. } => eprintln!("firstseen: {error}"),
+        _ if json => {}
+        ArchiveOutcome::Archived {
+            path,
+            sha256,
+            result,
+            variant_of,
+            sightings,
+        } => {
+            let (tag, detail) = match *result {
+                "new_item" => ("new", String::new()),
+                "new_sighting" => ("seen again", format!(" ({sightings} sightings)")),
+                _ => (
+                    "unchanged",
+                    " (this sighting was already recorded)".to_string(),
+                ),
+            };
+            println!(
+                "{tag:<10} {}  {}{detail}",
+                short(sha256),
+                clean(&path.display().to_string())
+            );
+            for l in variant_of {
+                println!(
+                    "           near-duplicate of {}: {}, PDQ distance {}",
+                    short(&l.sha256),
+                    l.relation.describe(),
+                    l.distance
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Command-line front end: argument parsing (clap derive), one module per
+//! subcommand, human or `--json` output. No hashing or storage logic
+//! lives here; it all comes from the library.
+
+mod archive;
+mod check;
+mod hash;
+mod log;
+mod output;
+mod progress;
+mod show;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use firstseen::decode::Limits;
+
+/// Exit code: success / everything found.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: something was not found (`check`, `show`).
+pub const EXIT_NOT_FOUND: u8 = 1;
+/// Exit code: an error (a file failed, bad arguments, catalog error).
+pub const EXIT_ERROR: u8 = 2;
+/// Exit code: interrupted by Ctrl-C (work done so far is kept).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Have we seen this image before, where, and when first?
+///
+/// firstseen archives photos with where they came from and when they were
+/// first seen, and tells whether a circulating copy (resized,
+/// recompressed, cropped, mirrored, rotated) is already known.
+///
+/// Exit codes: 0 success (for `check`: every file is known), 1 not found
+/// (`check`: some file is unknown; `show`: no such item), 2 error (some
+/// file failed, or bad arguments), 130 interrupted.
+#[derive(Debug, Parser)]
+#[command(name = "firstseen", version, max_term_width = 100)]
+pub struct Cli {
+    /// Archive directory [default: the per-user data directory, e.g.
+    /// ~/.local/share/firstseen].
+    #[arg(long, global = true, env = "FIRSTSEEN_ARCHIVE", value_name = "DIR")]
+    archive: Option<PathBuf>,
+
+    /// Print machine-readable JSON on stdout instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+
+    /// Refuse images with more pixels than this (decompression-bomb guard).
+    #[arg(long, global = true, value_name = "N", default_value_t = Limits::DEFAULT_MAX_PIXELS)]
+    max_pixels: u64,
+
+    /// Refuse files larger than this many bytes.
+    #[arg(long, global = true, value_name = "N", default_value_t = Limits::DEFAULT_MAX_BYTES)]
+    max_bytes: u64,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Archive(archive::Args),
+    Check(check::Args),
+    Hash(hash::Args),
+    Show(show::Args),
+    Log(log::Args),
+}
+
+/// What every subcommand gets besides its own arguments.
+pub struct Context {
+    archive_dir: Option<PathBuf>,
+    json: bool,
+    limits: Limits,
+    stop: Arc<AtomicBool>,
+}
+
+impl Context {
+    fn archive_dir(&self) -> anyhow::Result<PathBuf> {
+        if let Some(dir) = &self.archive_dir {
+            return Ok(dir.clone());
+        }
+        let dirs = directories::ProjectDirs::from("", "", "firstseen")
+            .context("cannot find a home directory for the default archive; pass --archive DIR")?;
+        Ok(dirs.data_dir().to_path_buf())
+    }
+
+    fn open_archive(&self) -> anyhow::Result<firstseen::Archive> {
+        Ok(firstseen::Archive::open(&self.archive_dir()?)?)
+    }
+
+    fn interrupted(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+}
+
+/// Runs the parsed command line.
+///
+/// # Errors
+/// Errors that stop the whole command (per-file errors are printed and
+/// reflected in the exit code instead).
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        // Finish the file being stored, then stop: nothing half-written.
+        let _ = ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::Relaxed) {
+                std::process::exit(i32::from(EXIT_INTERRUPTED));
+            }
+        });
+    }
+    let ctx = Context {
+        archive_dir: cli.archive,
+        json: cli.json,
+        limits: Limits {
+            max_pixels: cli.max_pixels,
+            max_bytes: cli.max_bytes,
+        },
+        stop,
+    };
+    let code = match cli.command {
+        Command::Archive(a) => archive::run(a, &ctx)?,
+        Command::Check(a) => check::run(a, &ctx)?,
+        Command::Hash(a) => hash::run(a, &ctx)?,
+        Command::Show(a) => show::run(a, &ctx)?,
+        Command::Log(a) => log::run(a, &ctx)?,
+    };
+    Ok(ExitCode::from(if ctx.interrupted() {
+        EXIT_INTERRUPTED
+    } else {
+        code
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_valid() {
+        super::Cli::command().debug_assert();
+    }
+}

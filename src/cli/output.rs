@@ -1,0 +1,50 @@
+//! Shared printing helpers: short ids, quoting untrusted text for the
+//! terminal, JSON on stdout.
+
+use std::io::Write;
+
+use firstseen::store::Sighting;
+
+/// First 12 hex characters of a hash, enough to pass to `show`.
+pub fn short(hex: &impl ToString) -> String {
+    let s = hex.to_string();
+    s.get(..12).unwrap_or(&s).to_string()
+}
+
+/// Makes untrusted text (captions, sources) safe for a terminal: control
+/// characters (escape sequences, newlines) are shown escaped.
+pub fn clean(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// One-line description of a sighting: date, source, caption.
+pub fn sighting_line(s: &Sighting) -> String {
+    let when = match &s.first_seen {
+        Some(d) => format!("first seen {d}"),
+        None => format!("archived {} (no first-seen date given)", s.archived_at),
+    };
+    let mut line = when;
+    if let Some(src) = &s.source {
+        line.push_str(&format!(" at {}", clean(src)));
+    }
+    if let Some(c) = &s.caption {
+        line.push_str(&format!(" — \"{}\"", clean(c)));
+    }
+    line
+}
+
+/// Writes `value` as pretty JSON plus a newline on stdout.
+pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}

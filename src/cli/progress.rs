@@ -1,0 +1,51 @@
+//! Progress bar on stderr (indicatif), shown only when stderr is a
+//! terminal and the batch has more than a handful of files.
+
+use std::io::IsTerminal;
+
+use firstseen::pipeline::Progress;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// An indicatif bar implementing the library's [`Progress`].
+pub struct Bar {
+    bar: ProgressBar,
+}
+
+impl Bar {
+    /// A bar labelled `verb` ("archiving", "checking", …); hidden when
+    /// stderr is not a terminal.
+    pub fn new(verb: &'static str) -> Bar {
+        let bar = ProgressBar::hidden();
+        if std::io::stderr().is_terminal() {
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} {wide_bar} {pos}/{len} files  {per_sec}  eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(verb);
+        Bar { bar }
+    }
+
+    /// Prints a line above the bar (or plainly when hidden).
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.bar.suspend(f)
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, total: u64) {
+        if total < 4 {
+            self.bar.set_draw_target(ProgressDrawTarget::hidden());
+        }
+        self.bar.set_length(total);
+    }
+    fn advance(&self) {
+        self.bar.inc(1);
+    }
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -1,0 +1,253 @@
+//! Decoding: bytes in, upright pixels out.
+//!
+//! Media is recognised by its content (magic bytes), never by the file
+//! name. Every decode runs behind [`Limits`]: the header's dimensions are
+//! checked against the pixel cap before any pixel buffer is allocated, the
+//! decoder's own allocation limit is set, and a decoder panic on malicious
+//! input is caught here and turned into an error for that one file. The
+//! EXIF orientation is applied here, so everything downstream sees the
+//! picture the way a viewer shows it.
+
+mod limits;
+pub mod trim;
+
+pub use limits::Limits;
+
+use std::io::Cursor;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, metadata::Orientation};
+
+use crate::error::{Error, Result};
+
+/// Image formats firstseen decodes, for error messages.
+pub const SUPPORTED_IMAGES: &str = "JPEG, PNG, WebP, GIF, TIFF, BMP";
+
+/// What the content of a file says it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaFormat {
+    /// A still image (or the first frame of an animation) the `image`
+    /// crate can decode.
+    Image(ImageFormat),
+}
+
+impl MediaFormat {
+    /// Short lowercase name: `jpeg`, `png`, ….
+    pub fn name(&self) -> &'static str {
+        match self {
+            MediaFormat::Image(f) => image_format_name(*f),
+        }
+    }
+}
+
+fn image_format_name(f: ImageFormat) -> &'static str {
+    match f {
+        ImageFormat::Jpeg => "jpeg",
+        ImageFormat::Png => "png",
+        ImageFormat::WebP => "webp",
+        ImageFormat::Gif => "gif",
+        ImageFormat::Tiff => "tiff",
+        ImageFormat::Bmp => "bmp",
+        _ => "other",
+    }
+}
+
+fn is_supported_image(f: ImageFormat) -> bool {
+    matches!(
+        f,
+        ImageFormat::Jpeg
+            | ImageFormat::Png
+            | ImageFormat::WebP
+            | ImageFormat::Gif
+            | ImageFormat::Tiff
+            | ImageFormat::Bmp
+    )
+}
+
+/// Recognises a supported medium from the first bytes of a file
+/// (32 bytes suffice). Returns `None` for anything else.
+pub fn sniff(head: &[u8]) -> Option<MediaFormat> {
+    match image::guess_format(head) {
+        Ok(f) if is_supported_image(f) => Some(MediaFormat::Image(f)),
+        _ => None,
+    }
+}
+
+/// A decoded still image, upright.
+#[derive(Debug, Clone)]
+pub struct DecodedImage {
+    /// Pixels with the EXIF orientation already applied.
+    pub image: DynamicImage,
+    /// The container format.
+    pub format: MediaFormat,
+    /// EXIF orientation tag found in the file (1 = upright, 2..=8 otherwise).
+    pub orientation: u8,
+}
+
+impl DecodedImage {
+    /// Width after orientation.
+    pub fn width(&self) -> u32 {
+        self.image.width()
+    }
+    /// Height after orientation.
+    pub fn height(&self) -> u32 {
+        self.image.height()
+    }
+}
+
+/// Decodes a still image from memory, behind `limits`.
+///
+/// # Errors
+/// [`Error::Empty`] for no bytes, [`Error::UnsupportedFormat`] when the
+/// content is not a supported image, [`Error::TooLarge`] when the header
+/// announces more pixels than allowed, [`Error::Decode`] when the decoder
+/// fails (including a decoder panic, which is caught).
+pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<DecodedImage> {
+    if bytes.is_empty() {
+        return Err(Error::Empty);
+    }
+    if bytes.len() as u64 > limits.max_bytes {
+        return Err(too_large_bytes(bytes.len() as u64, limits));
+    }
+    let format = match sniff(bytes) {
+        Some(MediaFormat::Image(f)) => f,
+        None => {
+            return Err(Error::UnsupportedFormat {
+                supported: SUPPORTED_IMAGES,
+            });
+        }
+    };
+    let name = image_format_name(format);
+    match catch_unwind(AssertUnwindSafe(|| decode_checked(bytes, format, limits))) {
+        Ok(result) => result,
+        Err(panic) => Err(Error::Decode {
+            format: name.to_string(),
+            reason: format!("decoder crashed ({})", panic_message(&*panic)),
+        }),
+    }
+}
+
+pub(crate) fn too_large_bytes(actual: u64, limits: &Limits) -> Error {
+    Error::TooLarge {
+        what: "file size (bytes)",
+        actual,
+        limit: limits.max_bytes,
+        hint: " (raise it with --max-bytes)",
+    }
+}
+
+fn decode_checked(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<DecodedImage> {
+    let name = image_format_name(format);
+    let decode_err = |e: image::ImageError| match e {
+        image::ImageError::Limits(_) => Error::TooLarge {
+            what: "decoder memory (bytes)",
+            actual: limits.max_alloc().saturating_add(1),
+            limit: limits.max_alloc(),
+            hint: " (raise --max-pixels)",
+        },
+        other => Error::Decode {
+            format: name.to_string(),
+            reason: describe_decode_error(&other),
+        },
+    };
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut decoder_limits = image::Limits::default();
+    decoder_limits.max_alloc = Some(limits.max_alloc());
+    reader.limits(decoder_limits);
+    let mut decoder = reader.into_decoder().map_err(decode_err)?;
+    let (w, h) = decoder.dimensions();
+    let pixels = u64::from(w) * u64::from(h);
+    if w == 0 || h == 0 {
+        return Err(Error::Decode {
+            format: name.to_string(),
+            reason: format!("image has no pixels ({w}x{h})"),
+        });
+    }
+    if pixels > limits.max_pixels {
+        return Err(Error::TooLarge {
+            what: "image size (pixels)",
+            actual: pixels,
+            limit: limits.max_pixels,
+            hint: " (raise it with --max-pixels)",
+        });
+    }
+    // A broken EXIF block must not cost the picture: treat it as upright.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).map_err(decode_err)?;
+    image.apply_orientation(orientation);
+    Ok(DecodedImage {
+        image,
+        format: MediaFormat::Image(format),
+        orientation: orientation_tag(orientation),
+    })
+}
+
+/// The decoder's message on one line, with an end-of-data read named
+/// for what it is.
+fn describe_decode_error(e: &image::ImageError) -> String {
+    let msg = e.to_string().replace(['\n', '\r'], " ");
+    let truncated = matches!(e, image::ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof)
+        || msg.contains("failed to fill whole buffer");
+    if truncated && !msg.contains("truncated") {
+        format!("file is truncated ({msg})")
+    } else {
+        msg
+    }
+}
+
+fn orientation_tag(o: Orientation) -> u8 {
+    match o {
+        Orientation::NoTransforms => 1,
+        Orientation::FlipHorizontal => 2,
+        Orientation::Rotate180 => 3,
+        Orientation::FlipVertical => 4,
+        Orientation::Rotate90FlipH => 5,
+        Orientation::Rotate90 => 6,
+        Orientation::Rotate270FlipH => 7,
+        Orientation::Rotate270 => 8,
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_and_garbage_are_errors() {
+        let l = Limits::default();
+        assert!(matches!(decode_image(b"", &l), Err(Error::Empty)));
+        assert!(matches!(
+            decode_image(b"hello, world, not an image", &l),
+            Err(Error::UnsupportedFormat { .. })
+        ));
+    }
+
+    #[test]
+    fn pixel_cap_refuses_before_decoding() {
+        let img = DynamicImage::new_rgb8(40, 30);
+        let mut png = Vec::new();
+        img.write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .unwrap();
+        let small = Limits {
+            max_pixels: 1000,
+            ..Limits::default()
+        };
+        match decode_image(&png, &small) {
+            Err(Error::TooLarge { actual, limit, .. }) => {
+                assert_eq!((actual, limit), (1200, 1000));
+            }
+            other => panic!("expected TooLarge, got {other:?}"),
+        }
+        assert_eq!(decode_image(&png, &Limits::default()).unwrap().width(), 40);
+    }
+}

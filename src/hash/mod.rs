@@ -1,0 +1,123 @@
+//! Hashing: exact identity (SHA-256) and perceptual fingerprints (PDQ,
+//! pHash, dHash) of decoded pixels. Pure functions, no I/O.
+
+mod imghash;
+pub mod pdq;
+mod sha256;
+
+pub use imghash::{DHASH_KIND, Hash64, PHASH_KIND, dhash, phash};
+pub use pdq::{Dihedral, Hash256, Pdq, PdqWithDihedrals};
+pub use sha256::Sha256;
+
+use serde::Serialize;
+
+use image::DynamicImage;
+
+use crate::decode::DecodedImage;
+use crate::error::Error;
+
+/// Everything firstseen computes for one still image.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fingerprint {
+    /// SHA-256 of the file's exact bytes.
+    pub sha256: Sha256,
+    /// PDQ hash and quality of the upright picture.
+    pub pdq: Pdq,
+    /// pHash (64-bit, see [`PHASH_KIND`]).
+    pub phash: Hash64,
+    /// dHash (64-bit, see [`DHASH_KIND`]).
+    pub dhash: Hash64,
+}
+
+/// A picture's perceptual hashes in all eight orientations: PDQ from one
+/// DCT, pHash and dHash from a small copy turned each way.
+#[derive(Debug, Clone, Copy)]
+pub struct Perceptual {
+    /// PDQ and its dihedral variants.
+    pub pdq: PdqWithDihedrals,
+    /// `phashes[t as usize]` is the pHash of the picture under transform `t`.
+    pub phashes: [Hash64; 8],
+    /// Likewise for dHash.
+    pub dhashes: [Hash64; 8],
+}
+
+impl Perceptual {
+    /// The hashes of the picture as it is.
+    pub fn fingerprint(&self, sha256: Sha256) -> Fingerprint {
+        Fingerprint {
+            sha256,
+            pdq: self.pdq.pdq,
+            phash: self.phashes[0],
+            dhash: self.dhashes[0],
+        }
+    }
+}
+
+/// Computes every perceptual hash of an upright picture.
+pub fn perceptual(img: &DynamicImage) -> Perceptual {
+    let pdq = pdq::hash_with_dihedrals(&img.to_rgb8());
+    let small = imghash::shrink(img);
+    let mut phashes = [Hash64(0); 8];
+    let mut dhashes = [Hash64(0); 8];
+    for t in Dihedral::ALL {
+        let turned = t.apply(&small);
+        phashes[t as usize] = phash(&turned);
+        dhashes[t as usize] = dhash(&turned);
+    }
+    Perceptual {
+        pdq,
+        phashes,
+        dhashes,
+    }
+}
+
+/// Computes the hashes of a decoded image.
+pub fn fingerprint(sha256: Sha256, decoded: &DecodedImage) -> Fingerprint {
+    perceptual(&decoded.image).fingerprint(sha256)
+}
+
+pub(crate) fn hex_encode(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(HEX[usize::from(b >> 4)] as char);
+        s.push(HEX[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+/// Parses exactly `2 * N` hex digits (either case) into bytes.
+pub(crate) fn hex_decode<const N: usize>(s: &str, what: &'static str) -> Result<[u8; N], Error> {
+    let s = s.trim();
+    if s.len() != 2 * N {
+        return Err(Error::Invalid {
+            what,
+            reason: format!("expected {} hex digits, got {}", 2 * N, s.len()),
+        });
+    }
+    let mut out = [0u8; N];
+    let digits = s.as_bytes();
+    for (i, byte) in out.iter_mut().enumerate() {
+        let hi = hex_val(digits[2 * i]);
+        let lo = hex_val(digits[2 * i + 1]);
+        match (hi, lo) {
+            (Some(h), Some(l)) => *byte = h << 4 | l,
+            _ => {
+                return Err(Error::Invalid {
+                    what,
+                    reason: format!("{s:?} is not hexadecimal"),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}

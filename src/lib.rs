@@ -1,0 +1,24 @@
+//! firstseen: have we seen this image before, where, and when first?
+//!
+//! Data flows one way: [`decode`] → [`hash`] → [`store`] → [`matching`],
+//! orchestrated by [`pipeline`]. The command-line tool is a thin shell
+//! over this library.
+//!
+//! ```no_run
+//! use firstseen::{decode::Limits, pipeline};
+//! let a = pipeline::analyze_file("photo.jpg".as_ref(), &Limits::default())?;
+//! println!("{} {}", a.fingerprint.sha256, a.fingerprint.pdq.hash);
+//! # Ok::<(), firstseen::Error>(())
+//! ```
+
+pub mod decode;
+pub mod error;
+pub mod hash;
+pub mod matching;
+pub mod pipeline;
+pub mod store;
+pub mod time;
+pub mod walk;
+
+pub use error::{Error, Result};
+pub use store::Archive;

@@ -1,0 +1,638 @@
+//! The two batch jobs, `archive` and `check`: read → decode → hash on all
+//! cores (rayon), then store or match one file at a time on the calling
+//! thread, in input order, so output is deterministic and the catalog has
+//! a single writer.
+//!
+//! Files are processed in small chunks so memory stays bounded by the
+//! chunk, not by the batch, however many thousands of files are given.
+//! A failure is reported for its file and the batch goes on.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::decode::trim::{self, Rect};
+use crate::decode::{self, Limits};
+use crate::error::{Error, Result};
+use crate::hash::{self, Dihedral, Fingerprint, Perceptual, Sha256};
+use crate::matching::{self, CORROBORATING_DISTANCE, Index, Thresholds};
+use crate::store::{Archive, IndexedHash, Item, NewItem, NewSighting, Record, Recorded, Sighting};
+
+/// Progress reporting, implemented by the command-line front end.
+pub trait Progress: Sync {
+    /// The batch has `total` files.
+    fn start(&self, total: u64);
+    /// One more file is done.
+    fn advance(&self);
+    /// The batch is over.
+    fn finish(&self);
+}
+
+/// A [`Progress`] that shows nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _: u64) {}
+    fn advance(&self) {}
+    fn finish(&self) {}
+}
+
+/// How many files are decoded in parallel before their results are
+/// stored: bounds memory to a few dozen decoded files.
+fn chunk_size() -> usize {
+    (rayon::current_num_threads() * 4).max(8)
+}
+
+/// One way of looking at a picture for matching: as decoded, or with a
+/// uniform border (screenshot frame, letterbox) removed.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// The hashes in all eight orientations.
+    pub hashes: Perceptual,
+    /// The part of the picture hashed, when a border was removed.
+    pub trimmed: Option<Rect>,
+}
+
+/// One file read, decoded and hashed.
+#[derive(Debug)]
+pub struct Analysis {
+    /// The file.
+    pub path: PathBuf,
+    /// Its bytes (kept for the store).
+    pub bytes: Vec<u8>,
+    /// Format name (`jpeg`, …).
+    pub format: &'static str,
+    /// Upright width.
+    pub width: u32,
+    /// Upright height.
+    pub height: u32,
+    /// EXIF orientation tag that was applied (1 = none).
+    pub orientation: u8,
+    /// SHA-256, PDQ, pHash, dHash of the picture as it is.
+    pub fingerprint: Fingerprint,
+    /// The picture as decoded (first) and, when it has a uniform border,
+    /// without it.
+    pub probes: Vec<Probe>,
+}
+
+/// Reads, decodes and hashes one file.
+///
+/// # Errors
+/// Any read, size-limit or decode error, with the file's path.
+pub fn analyze_file(path: &Path, limits: &Limits) -> Result<Analysis> {
+    analyze_inner(path, limits).map_err(|e| e.in_file(path))
+}
+
+fn analyze_inner(path: &Path, limits: &Limits) -> Result<Analysis> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.len() > limits.max_bytes {
+        return Err(decode::too_large_bytes(meta.len(), limits));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    analyze_bytes(path.to_path_buf(), bytes, limits)
+}
+
+/// Decodes and hashes bytes already in memory.
+///
+/// # Errors
+/// Size-limit or decode errors (without a path).
+pub fn analyze_bytes(path: PathBuf, bytes: Vec<u8>, limits: &Limits) -> Result<Analysis> {
+    let sha = Sha256::of(&bytes);
+    let decoded = decode::decode_image(&bytes, limits)?;
+    let whole = hash::perceptual(&decoded.image);
+    let mut probes = vec![Probe {
+        hashes: whole,
+        trimmed: None,
+    }];
+    if let Some(r) = trim::content_rect(&decoded.image) {
+        let inner = decoded.image.crop_imm(r.x, r.y, r.width, r.height);
+        probes.push(Probe {
+            hashes: hash::perceptual(&inner),
+            trimmed: Some(r),
+        });
+    }
+    Ok(Analysis {
+        path,
+        format: decoded.format.name(),
+        width: decoded.width(),
+        height: decoded.height(),
+        orientation: decoded.orientation,
+        fingerprint: whole.fingerprint(sha),
+        probes,
+        bytes,
+    })
+}
+
+/// Runs `analyze_file` over `files` on all cores, chunk by chunk, and
+/// hands each result to `sink` in input order. Stops early (between
+/// chunks) when `stop` is set; returns whether it ran to the end.
+fn analyze_all(
+    files: &[PathBuf],
+    limits: &Limits,
+    progress: &dyn Progress,
+    stop: &AtomicBool,
+    sink: &mut dyn FnMut(Result<Analysis>) -> Result<()>,
+) -> Result<bool> {
+    progress.start(files.len() as u64);
+    for chunk in files.chunks(chunk_size()) {
+        if stop.load(Ordering::Relaxed) {
+            progress.finish();
+            return Ok(false);
+        }
+        let results: Vec<Result<Analysis>> = chunk
+            .par_iter()
+            .map(|p| {
+                let r = analyze_file(p, limits);
+                progress.advance();
+                r
+            })
+            .collect();
+        for r in results {
+            sink(r)?;
+        }
+    }
+    progress.finish();
+    Ok(!stop.load(Ordering::Relaxed))
+}
+
+/// Settings shared by `archive` and `check`.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Decoder limits.
+    pub limits: Limits,
+    /// Match thresholds.
+    pub thresholds: Thresholds,
+}
+
+/// What `archive` records for each file, besides its hashes.
+#[derive(Debug, Clone, Default)]
+pub struct ArchiveOptions {
+    /// Limits and thresholds.
+    pub common: Options,
+    /// Copy the original bytes into the store.
+    pub copy: bool,
+    /// Source, caption, first-seen and note for every file of the batch
+    /// (the file name is filled in per file).
+    pub sighting: NewSighting,
+}
+
+/// A near-duplicate link made while archiving.
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkInfo {
+    /// The existing item.
+    pub sha256: Sha256,
+    /// PDQ distance.
+    pub distance: u32,
+    /// How the new file relates to it.
+    pub relation: Dihedral,
+}
+
+/// The outcome for one file of an `archive` batch.
+#[derive(Debug, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ArchiveOutcome {
+    /// Recorded.
+    Archived {
+        /// The file.
+        path: PathBuf,
+        /// Its SHA-256.
+        sha256: Sha256,
+        /// `new_item`, `new_sighting` or `already_recorded`.
+        result: &'static str,
+        /// Near-duplicate links made for a new item.
+        variant_of: Vec<LinkInfo>,
+        /// Sightings the item now has.
+        sightings: u64,
+    },
+    /// Failed; nothing was recorded for it.
+    Failed {
+        /// The file.
+        path: PathBuf,
+        /// One-line reason.
+        error: String,
+    },
+}
+
+/// Totals for a batch.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Summary {
+    /// New items added.
+    pub new_items: u64,
+    /// New sightings of already known items.
+    pub new_sightings: u64,
+    /// Files whose content and sighting were both already recorded.
+    pub already_recorded: u64,
+    /// Files that failed.
+    pub failed: u64,
+    /// Files in folders skipped as not media.
+    pub skipped: u64,
+    /// The run was interrupted before the end.
+    pub interrupted: bool,
+}
+
+/// Archives `files` into `archive`, calling `report` for each file in
+/// input order.
+///
+/// # Errors
+/// Only catalog-wide failures abort the batch; per-file failures are
+/// reported through `report` and counted.
+pub fn archive(
+    archive: &mut Archive,
+    files: &[PathBuf],
+    opts: &ArchiveOptions,
+    progress: &dyn Progress,
+    stop: &AtomicBool,
+    report: &mut dyn FnMut(&ArchiveOutcome),
+) -> Result<Summary> {
+    let mut index = Index::new(archive.catalog.pdq_hashes()?);
+    let mut summary = Summary::default();
+    let completed = analyze_all(files, &opts.common.limits, progress, stop, &mut |r| {
+        let outcome = match r.and_then(|a| archive_one(archive, &mut index, a, opts)) {
+            Ok(outcome) => outcome,
+            Err(e) => ArchiveOutcome::Failed {
+                path: error_path(&e).unwrap_or_default(),
+                error: e.to_string(),
+            },
+        };
+        match &outcome {
+            ArchiveOutcome::Archived { result, .. } => match *result {
+                "new_item" => summary.new_items += 1,
+                "new_sighting" => summary.new_sightings += 1,
+                _ => summary.already_recorded += 1,
+            },
+            ArchiveOutcome::Failed { .. } => summary.failed += 1,
+        }
+        report(&outcome);
+        Ok(())
+    })?;
+    summary.interrupted = !completed;
+    Ok(summary)
+}
+
+fn error_path(e: &Error) -> Option<PathBuf> {
+    match e {
+        Error::Io { path, .. } | Error::File { path, .. } => Some(path.clone()),
+        _ => None,
+    }
+}
+
+fn archive_one(
+    archive: &mut Archive,
+    index: &mut Index,
+    a: Analysis,
+    opts: &ArchiveOptions,
+) -> Result<ArchiveOutcome> {
+    let fp = &a.fingerprint;
+    let known = archive.catalog.item_by_sha(&fp.sha256)?;
+    // Only PDQ matches become variant links: possible matches by pHash
+    // and dHash alone are for a person to confirm.
+    let found = if known.is_some() {
+        Vec::new()
+    } else {
+        find_all(archive, index, &a, &opts.common.thresholds)?
+            .into_iter()
+            .filter(|f| matches!(f.evidence, Evidence::Pdq | Evidence::PdqWithoutBorder))
+            .collect()
+    };
+    let links: Vec<LinkInfo> = found
+        .iter()
+        .map(|f| LinkInfo {
+            sha256: f.item.sha256,
+            distance: f.distance,
+            relation: f.relation,
+        })
+        .collect();
+    let link_ids = found
+        .iter()
+        .map(|f| (f.item.id, f.distance, f.relation))
+        .collect();
+    let sighting = NewSighting {
+        file_name: a.path.file_name().map(|n| n.to_string_lossy().into_owned()),
+        ..opts.sighting.clone()
+    };
+    let record = Record {
+        item: NewItem {
+            sha256: fp.sha256,
+            media_type: "image".to_string(),
+            format: a.format.to_string(),
+            width: a.width,
+            height: a.height,
+            byte_size: a.bytes.len() as u64,
+            pdq: fp.pdq,
+            phash: fp.phash,
+            dhash: fp.dhash,
+            stored: opts.copy,
+        },
+        bytes: opts.copy.then_some(a.bytes.as_slice()),
+        sighting,
+        links: link_ids,
+    };
+    let recorded = archive.record(&record).map_err(|e| e.in_file(&a.path))?;
+    if let Recorded::NewItem(id) = recorded {
+        index.push(IndexedHash {
+            item: id,
+            hash: fp.pdq.hash,
+            quality: fp.pdq.quality,
+            phash: Some(fp.phash),
+            dhash: Some(fp.dhash),
+        });
+    }
+    let sightings = archive.catalog.sightings(recorded.item())?.len() as u64;
+    Ok(ArchiveOutcome::Archived {
+        path: a.path,
+        sha256: fp.sha256,
+        result: match recorded {
+            Recorded::NewItem(_) => "new_item",
+            Recorded::NewSighting(_) => "new_sighting",
+            Recorded::AlreadyRecorded(_) => "already_recorded",
+        },
+        variant_of: links,
+        sightings,
+    })
+}
+
+/// How a match was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Evidence {
+    /// Same SHA-256.
+    Sha256,
+    /// PDQ within the threshold.
+    Pdq,
+    /// PDQ within the threshold once a uniform border was removed.
+    PdqWithoutBorder,
+    /// PDQ disagrees, but pHash and dHash both agree closely (typical of
+    /// crops): a possible match to verify by eye.
+    PhashDhash,
+}
+
+/// A match of an analysed file against an archived item, before the
+/// item's sightings are looked up.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The archived item.
+    pub item: Item,
+    /// PDQ distance in the matched orientation (0 for exact copies).
+    pub distance: u32,
+    /// The file is the archived picture under this transform.
+    pub relation: Dihedral,
+    /// What the match rests on.
+    pub evidence: Evidence,
+    /// pHash distance in the matched orientation.
+    pub phash_distance: Option<u32>,
+    /// dHash distance in the matched orientation.
+    pub dhash_distance: Option<u32>,
+    /// A PDQ hash of quality below the trusted minimum was involved.
+    pub low_quality: bool,
+}
+
+/// Every archived item an analysed file matches, best first: the exact
+/// copy, then PDQ matches (a match on a low-quality hash only when pHash
+/// or dHash corroborate it), then possible matches by pHash and dHash.
+///
+/// # Errors
+/// Catalog errors.
+pub fn find_all(
+    archive: &Archive,
+    index: &Index,
+    a: &Analysis,
+    thresholds: &Thresholds,
+) -> Result<Vec<Found>> {
+    let fp = &a.fingerprint;
+    let mut found: Vec<Found> = Vec::new();
+    if let Some(item) = archive.catalog.item_by_sha(&fp.sha256)? {
+        found.push(Found {
+            item,
+            distance: 0,
+            relation: Dihedral::Original,
+            evidence: Evidence::Sha256,
+            phash_distance: Some(0),
+            dhash_distance: Some(0),
+            low_quality: false,
+        });
+    }
+    let seen = |found: &[Found], sha: &Sha256| found.iter().any(|f| f.item.sha256 == *sha);
+    let mut pdq: Vec<Found> = Vec::new();
+    for probe in &a.probes {
+        let h = &probe.hashes;
+        for c in matching::find_matches(&h.pdq.dihedrals, h.pdq.pdq.quality, index, thresholds) {
+            let item = archive.catalog.item(c.item)?;
+            if seen(&found, &item.sha256) {
+                continue;
+            }
+            let (p, d) = evidence(h, c.relation, &item);
+            if c.low_quality
+                && !(p.is_some_and(|p| p <= CORROBORATING_DISTANCE)
+                    || d.is_some_and(|d| d <= CORROBORATING_DISTANCE))
+            {
+                continue;
+            }
+            let candidate = Found {
+                item,
+                distance: c.distance,
+                relation: c.relation,
+                evidence: if probe.trimmed.is_some() {
+                    Evidence::PdqWithoutBorder
+                } else {
+                    Evidence::Pdq
+                },
+                phash_distance: p,
+                dhash_distance: d,
+                low_quality: c.low_quality,
+            };
+            match pdq.iter_mut().find(|f| f.item.id == candidate.item.id) {
+                Some(f) if f.distance <= candidate.distance => {}
+                Some(f) => *f = candidate,
+                None => pdq.push(candidate),
+            }
+        }
+    }
+    pdq.sort_by_key(|f| (f.distance, f.item.id));
+    found.extend(pdq);
+    let mut similar: Vec<Found> = Vec::new();
+    for probe in &a.probes {
+        let h = &probe.hashes;
+        let exclude: Vec<_> = found.iter().chain(&similar).map(|f| f.item.id).collect();
+        for s in matching::find_similar(&h.phashes, &h.dhashes, index, &exclude) {
+            let item = archive.catalog.item(s.item)?;
+            let distance = item.pdq.map_or(u32::MAX, |p| {
+                h.pdq.dihedrals[s.relation.inverse() as usize].distance(&p.hash)
+            });
+            similar.push(Found {
+                item,
+                distance,
+                relation: s.relation,
+                evidence: Evidence::PhashDhash,
+                phash_distance: Some(s.phash_distance),
+                dhash_distance: Some(s.dhash_distance),
+                low_quality: false,
+            });
+        }
+    }
+    found.extend(similar);
+    Ok(found)
+}
+
+/// pHash and dHash distances between an archived item and the probe
+/// turned into the archived picture's orientation.
+fn evidence(h: &Perceptual, relation: Dihedral, item: &Item) -> (Option<u32>, Option<u32>) {
+    let t = relation.inverse() as usize;
+    (
+        item.phash.map(|p| p.distance(&h.phashes[t])),
+        item.dhash.map(|d| d.distance(&h.dhashes[t])),
+    )
+}
+
+/// How a checked file relates to an archived item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MatchKind {
+    /// The same bytes.
+    Exact,
+    /// The same picture, same orientation, altered (resized,
+    /// recompressed, lightly cropped, …).
+    NearDuplicate,
+    /// The same picture mirrored or rotated.
+    MirroredOrRotated,
+    /// Possibly the same picture (pHash and dHash agree, PDQ does not):
+    /// typical of a crop; confirm by eye.
+    Possible,
+}
+
+/// One archived item a checked file matched.
+#[derive(Debug, Clone, Serialize)]
+pub struct MatchReport {
+    /// Exact, near-duplicate or mirrored/rotated.
+    pub kind: MatchKind,
+    /// The archived item.
+    pub item: Item,
+    /// PDQ Hamming distance (0 for exact).
+    pub distance: u32,
+    /// How the checked file relates to the archived picture.
+    pub relation: Dihedral,
+    /// Plain-English form of `relation`.
+    pub relation_text: &'static str,
+    /// What the match rests on.
+    pub evidence: Evidence,
+    /// pHash distance in the matched orientation (of 64 bits).
+    pub phash_distance: Option<u32>,
+    /// dHash distance in the matched orientation (of 64 bits).
+    pub dhash_distance: Option<u32>,
+    /// A low-quality PDQ hash was involved (corroborated by pHash/dHash).
+    pub low_quality: bool,
+    /// The item's earliest sighting (by first-seen, else archived-at).
+    pub earliest: Option<Sighting>,
+    /// Number of sightings of the item.
+    pub sightings: u64,
+}
+
+/// The outcome for one checked file.
+#[derive(Debug, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum CheckOutcome {
+    /// Hashed and compared.
+    Checked {
+        /// The file.
+        path: PathBuf,
+        /// SHA-256.
+        sha256: Sha256,
+        /// PDQ of the file.
+        pdq: hash::Pdq,
+        /// Matches, exact first, then by distance.
+        matches: Vec<MatchReport>,
+    },
+    /// Could not be checked.
+    Failed {
+        /// The file.
+        path: PathBuf,
+        /// One-line reason.
+        error: String,
+    },
+}
+
+/// Totals for a `check` batch.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct CheckSummary {
+    /// Files matching something.
+    pub known: u64,
+    /// Files matching nothing.
+    pub unknown: u64,
+    /// Files that failed.
+    pub failed: u64,
+    /// Interrupted before the end.
+    pub interrupted: bool,
+}
+
+/// Checks `files` against `archive` without modifying it.
+///
+/// # Errors
+/// Only catalog-wide failures; per-file failures go through `report`.
+pub fn check(
+    archive: &Archive,
+    files: &[PathBuf],
+    opts: &Options,
+    progress: &dyn Progress,
+    stop: &AtomicBool,
+    report: &mut dyn FnMut(&CheckOutcome),
+) -> Result<CheckSummary> {
+    let index = Index::new(archive.catalog.pdq_hashes()?);
+    let mut summary = CheckSummary::default();
+    let completed = analyze_all(files, &opts.limits, progress, stop, &mut |r| {
+        let outcome = match r.and_then(|a| check_one(archive, &index, a, &opts.thresholds)) {
+            Ok(o) => o,
+            Err(e) => CheckOutcome::Failed {
+                path: error_path(&e).unwrap_or_default(),
+                error: e.to_string(),
+            },
+        };
+        match &outcome {
+            CheckOutcome::Checked { matches, .. } if matches.is_empty() => summary.unknown += 1,
+            CheckOutcome::Checked { .. } => summary.known += 1,
+            CheckOutcome::Failed { .. } => summary.failed += 1,
+        }
+        report(&outcome);
+        Ok(())
+    })?;
+    summary.interrupted = !completed;
+    Ok(summary)
+}
+
+fn check_one(
+    archive: &Archive,
+    index: &Index,
+    a: Analysis,
+    thresholds: &Thresholds,
+) -> Result<CheckOutcome> {
+    let mut matches = Vec::new();
+    for f in find_all(archive, index, &a, thresholds)? {
+        let kind = match f.evidence {
+            Evidence::Sha256 => MatchKind::Exact,
+            Evidence::PhashDhash => MatchKind::Possible,
+            _ if f.relation == Dihedral::Original => MatchKind::NearDuplicate,
+            _ => MatchKind::MirroredOrRotated,
+        };
+        let sightings = archive.catalog.sightings(f.item.id)?;
+        matches.push(MatchReport {
+            kind,
+            distance: f.distance,
+            relation: f.relation,
+            relation_text: f.relation.describe(),
+            evidence: f.evidence,
+            phash_distance: f.phash_distance,
+            dhash_distance: f.dhash_distance,
+            low_quality: f.low_quality,
+            earliest: sightings.first().cloned(),
+            sightings: sightings.len() as u64,
+            item: f.item,
+        });
+    }
+    Ok(CheckOutcome::Checked {
+        path: a.path,
+        sha256: a.fingerprint.sha256,
+        pdq: a.fingerprint.pdq,
+        matches,
+    })
+}

@@ -1,0 +1,606 @@
+//! The SQLite catalog: items (one per distinct file content), sightings
+//! (every time and place an item was seen) and near-duplicate links.
+//!
+//! Every archived file is written in one transaction, so an error or an
+//! interruption leaves either the whole record or nothing.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::hash::{Dihedral, Hash64, Hash256, Pdq, Sha256};
+use crate::store::migrations;
+
+/// Row id of an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct ItemId(pub i64);
+
+/// An archived item: one distinct file content.
+#[derive(Debug, Clone, Serialize)]
+pub struct Item {
+    /// Catalog row id.
+    #[serde(skip)]
+    pub id: ItemId,
+    /// SHA-256 of the file.
+    pub sha256: Sha256,
+    /// `image` (later also `video`).
+    pub media_type: String,
+    /// Container format (`jpeg`, `png`, …).
+    pub format: String,
+    /// Width in pixels, upright.
+    pub width: Option<u32>,
+    /// Height in pixels, upright.
+    pub height: Option<u32>,
+    /// File size in bytes.
+    pub byte_size: Option<u64>,
+    /// PDQ hash and quality.
+    pub pdq: Option<Pdq>,
+    /// pHash.
+    pub phash: Option<Hash64>,
+    /// dHash.
+    pub dhash: Option<Hash64>,
+    /// Whether the original bytes are in the object store.
+    pub stored: bool,
+    /// When the item was first added to this archive.
+    pub added_at: String,
+}
+
+/// What a new item is made of.
+#[derive(Debug, Clone)]
+pub struct NewItem {
+    /// SHA-256 of the file.
+    pub sha256: Sha256,
+    /// `image`.
+    pub media_type: String,
+    /// Container format.
+    pub format: String,
+    /// Width, upright.
+    pub width: u32,
+    /// Height, upright.
+    pub height: u32,
+    /// File size.
+    pub byte_size: u64,
+    /// PDQ hash and quality.
+    pub pdq: Pdq,
+    /// pHash.
+    pub phash: Hash64,
+    /// dHash.
+    pub dhash: Hash64,
+    /// Whether the bytes were copied into the store.
+    pub stored: bool,
+}
+
+/// Where and when a copy was seen, as the user tells it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewSighting {
+    /// Source URL or description (untrusted text).
+    pub source: Option<String>,
+    /// Caption or claim that came with it (untrusted text).
+    pub caption: Option<String>,
+    /// When it was first seen (stored form, see [`crate::time`]).
+    pub first_seen: Option<String>,
+    /// Original file name.
+    pub file_name: Option<String>,
+    /// Free-form note.
+    pub note: Option<String>,
+}
+
+/// A recorded sighting.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sighting {
+    /// Catalog row id.
+    pub id: i64,
+    /// The item seen.
+    #[serde(skip)]
+    pub item_id: ItemId,
+    /// Source URL or description.
+    pub source: Option<String>,
+    /// Caption.
+    pub caption: Option<String>,
+    /// When first seen, if known.
+    pub first_seen: Option<String>,
+    /// When archived (UTC).
+    pub archived_at: String,
+    /// Original file name.
+    pub file_name: Option<String>,
+    /// Note.
+    pub note: Option<String>,
+}
+
+impl Sighting {
+    /// The date this sighting vouches for: its first-seen, or failing that
+    /// its archived-at time.
+    pub fn effective_date(&self) -> &str {
+        self.first_seen.as_deref().unwrap_or(&self.archived_at)
+    }
+}
+
+/// A near-duplicate link between two items, seen from one of them.
+#[derive(Debug, Clone, Serialize)]
+pub struct VariantLink {
+    /// The other item.
+    #[serde(skip)]
+    pub other: ItemId,
+    /// The other item's SHA-256.
+    pub sha256: Sha256,
+    /// PDQ Hamming distance between the two.
+    pub distance: u32,
+    /// How the other item's picture relates to this one's.
+    pub relation: Dihedral,
+}
+
+/// One item's hashes as the matching index holds them.
+#[derive(Debug, Clone, Copy)]
+pub struct IndexedHash {
+    /// The item.
+    pub item: ItemId,
+    /// Its PDQ hash.
+    pub hash: Hash256,
+    /// Its PDQ quality.
+    pub quality: u8,
+    /// Its pHash, when known.
+    pub phash: Option<Hash64>,
+    /// Its dHash, when known.
+    pub dhash: Option<Hash64>,
+}
+
+/// Counts for status lines.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Counts {
+    /// Items.
+    pub items: u64,
+    /// Sightings.
+    pub sightings: u64,
+    /// Near-duplicate links.
+    pub variant_links: u64,
+}
+
+/// The catalog handle.
+#[derive(Debug)]
+pub struct Catalog {
+    conn: Connection,
+}
+
+const ITEM_COLUMNS: &str = "id, sha256, media_type, format, width, height, byte_size, pdq, \
+     pdq_quality, phash, dhash, stored, added_at";
+const SIGHTING_COLUMNS: &str =
+    "id, item_id, source, caption, first_seen, archived_at, file_name, note";
+
+impl Catalog {
+    /// Opens (creating if needed) the catalog file and migrates it.
+    ///
+    /// # Errors
+    /// SQLite errors (wrapped with the path), or a catalog written by a
+    /// newer firstseen.
+    pub fn open(path: &Path) -> Result<Catalog> {
+        let with_path = |e: rusqlite::Error| Error::Catalog(e).in_file(path);
+        let mut conn = Connection::open(path).map_err(with_path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(with_path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(with_path)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(with_path)?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(with_path)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(with_path)?;
+        if version > migrations::latest() {
+            return Err(Error::Invalid {
+                what: "catalog",
+                reason: format!(
+                    "{}: schema version {version} is newer than this firstseen understands ({}); upgrade firstseen",
+                    path.display(),
+                    migrations::latest()
+                ),
+            });
+        }
+        migrations::migrate(&mut conn).map_err(with_path)?;
+        Ok(Catalog { conn })
+    }
+
+    /// Opens an existing catalog for reading only: nothing is written,
+    /// not even a schema upgrade (`check`, `show`, `log`).
+    ///
+    /// # Errors
+    /// SQLite errors, or a catalog of another schema version.
+    pub fn open_read_only(path: &Path) -> Result<Catalog> {
+        use rusqlite::OpenFlags;
+        let with_path = |e: rusqlite::Error| Error::Catalog(e).in_file(path);
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(with_path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(with_path)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(with_path)?;
+        if version != migrations::latest() {
+            return Err(Error::Invalid {
+                what: "catalog",
+                reason: format!(
+                    "{}: schema version {version}, this firstseen reads version {}; {}",
+                    path.display(),
+                    migrations::latest(),
+                    if version < migrations::latest() {
+                        "run `firstseen archive` once to upgrade it"
+                    } else {
+                        "upgrade firstseen"
+                    }
+                ),
+            });
+        }
+        Ok(Catalog { conn })
+    }
+
+    /// Opens an in-memory catalog (tests).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn open_in_memory() -> Result<Catalog> {
+        let mut conn = Connection::open_in_memory()?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        migrations::migrate(&mut conn)?;
+        Ok(Catalog { conn })
+    }
+
+    /// Starts a write transaction (IMMEDIATE, so two writers queue rather
+    /// than fail half-way).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn begin(&mut self) -> Result<Transaction<'_>> {
+        Ok(self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
+    }
+
+    /// The item with this exact SHA-256.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn item_by_sha(&self, sha: &Sha256) -> Result<Option<Item>> {
+        item_by_sha(&self.conn, sha)
+    }
+
+    /// The item with this row id.
+    ///
+    /// # Errors
+    /// SQLite errors; [`Error::UnknownItem`] if absent.
+    pub fn item(&self, id: ItemId) -> Result<Item> {
+        let sql = format!("SELECT {ITEM_COLUMNS} FROM item WHERE id = ?1");
+        self.conn
+            .query_row(&sql, [id.0], item_from_row)
+            .optional()?
+            .ok_or_else(|| Error::UnknownItem(format!("#{}", id.0)))
+    }
+
+    /// Resolves a full SHA-256 or a unique prefix of one (at least 4 hex
+    /// characters), as git resolves object names.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for non-hex or too short input,
+    /// [`Error::UnknownItem`], [`Error::AmbiguousItem`].
+    pub fn resolve(&self, prefix: &str) -> Result<Item> {
+        let p = prefix.trim().to_ascii_lowercase();
+        if p.len() < 4 || p.len() > 64 || !p.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return Err(Error::Invalid {
+                what: "item id",
+                reason: format!("{prefix:?}: give a SHA-256 or a prefix of 4 to 64 hex characters"),
+            });
+        }
+        // Prefix range [p, p + "g") on lowercase hex sorts exactly the
+        // hashes that start with p, and uses the UNIQUE index.
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS} FROM item WHERE sha256 >= ?1 AND sha256 < ?2 ORDER BY sha256 LIMIT 2"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt
+            .query_map(params![p, format!("{p}g")], item_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        match rows.len() {
+            0 => Err(Error::UnknownItem(prefix.to_string())),
+            1 => Ok(rows.into_iter().next().expect("one row")),
+            _ => {
+                let count: i64 = self.conn.query_row(
+                    "SELECT count(*) FROM item WHERE sha256 >= ?1 AND sha256 < ?2",
+                    params![p, format!("{p}g")],
+                    |r| r.get(0),
+                )?;
+                Err(Error::AmbiguousItem {
+                    prefix: prefix.to_string(),
+                    count: usize::try_from(count).unwrap_or(usize::MAX),
+                })
+            }
+        }
+    }
+
+    /// Every PDQ hash in the catalog, for building the match index.
+    ///
+    /// # Errors
+    /// SQLite errors or a malformed stored hash.
+    pub fn pdq_hashes(&self) -> Result<Vec<IndexedHash>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, pdq, pdq_quality, phash, dhash FROM item WHERE pdq IS NOT NULL ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                parse_col::<Hash64>(r, 3)?,
+                parse_col::<Hash64>(r, 4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, hex, quality, phash, dhash) = row?;
+            out.push(IndexedHash {
+                item: ItemId(id),
+                hash: hex.parse()?,
+                quality: clamp_quality(quality),
+                phash,
+                dhash,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Sightings of one item, oldest first (by first-seen, then archived).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn sightings(&self, item: ItemId) -> Result<Vec<Sighting>> {
+        let sql = format!(
+            "SELECT {SIGHTING_COLUMNS} FROM sighting WHERE item_id = ?1 \
+             ORDER BY coalesce(first_seen, archived_at), archived_at, id"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([item.0], sighting_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Near-duplicate links of an item, in both directions, closest first.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn variants(&self, item: ItemId) -> Result<Vec<VariantLink>> {
+        // A link row (a, b, t) says: a's picture is b's picture under t.
+        // Seen from b, a is b under t; seen from a, b is a under t⁻¹.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT l.item_id, i.sha256, l.distance, l.transform, 0 FROM variant_link l
+               JOIN item i ON i.id = l.item_id WHERE l.variant_of = ?1
+             UNION ALL
+             SELECT l.variant_of, i.sha256, l.distance, l.transform, 1 FROM variant_link l
+               JOIN item i ON i.id = l.variant_of WHERE l.item_id = ?1
+             ORDER BY 3, 2",
+        )?;
+        let rows = stmt.query_map([item.0], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, bool>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (other, sha, distance, transform, invert) = row?;
+            let t = Dihedral::from_name(&transform).ok_or_else(|| Error::Invalid {
+                what: "stored transform",
+                reason: transform.clone(),
+            })?;
+            out.push(VariantLink {
+                other: ItemId(other),
+                sha256: sha.parse()?,
+                distance: u32::try_from(distance).unwrap_or(u32::MAX),
+                relation: if invert { t.inverse() } else { t },
+            });
+        }
+        Ok(out)
+    }
+
+    /// The most recent sightings with their items' SHA-256, newest
+    /// archived first.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn log(&self, limit: Option<u64>) -> Result<Vec<(Sighting, Sha256)>> {
+        let sql = "SELECT s.id, s.item_id, s.source, s.caption, s.first_seen, s.archived_at, \
+             s.file_name, s.note, i.sha256 FROM sighting s JOIN item i ON i.id = s.item_id \
+             ORDER BY s.archived_at DESC, s.id DESC LIMIT ?1";
+        let mut stmt = self.conn.prepare(sql)?;
+        let limit = limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+        let rows = stmt.query_map([limit], |r| {
+            Ok((sighting_from_row(r)?, r.get::<_, String>(8)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (s, sha) = row?;
+            out.push((s, sha.parse()?));
+        }
+        Ok(out)
+    }
+
+    /// Number of items, sightings and links.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn counts(&self) -> Result<Counts> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT count(*) FROM item), (SELECT count(*) FROM sighting),
+                    (SELECT count(*) FROM variant_link)",
+            [],
+            |r| {
+                Ok(Counts {
+                    items: r.get::<_, i64>(0)?.unsigned_abs(),
+                    sightings: r.get::<_, i64>(1)?.unsigned_abs(),
+                    variant_links: r.get::<_, i64>(2)?.unsigned_abs(),
+                })
+            },
+        )?)
+    }
+}
+
+/// Looks an item up inside a transaction or on the connection.
+pub(crate) fn item_by_sha(conn: &Connection, sha: &Sha256) -> Result<Option<Item>> {
+    let sql = format!("SELECT {ITEM_COLUMNS} FROM item WHERE sha256 = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([sha.to_hex()], item_from_row)
+        .optional()?)
+}
+
+/// Inserts a new item.
+pub(crate) fn insert_item(tx: &Transaction<'_>, item: &NewItem, now: &str) -> Result<ItemId> {
+    tx.prepare_cached(
+        "INSERT INTO item (sha256, media_type, format, width, height, byte_size, pdq, pdq_quality,
+                           phash, dhash, stored, added_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        item.sha256.to_hex(),
+        item.media_type,
+        item.format,
+        item.width,
+        item.height,
+        i64::try_from(item.byte_size).unwrap_or(i64::MAX),
+        item.pdq.hash.to_hex(),
+        item.pdq.quality,
+        item.phash.to_string(),
+        item.dhash.to_string(),
+        item.stored,
+        now,
+    ])?;
+    Ok(ItemId(tx.last_insert_rowid()))
+}
+
+/// Marks an item's bytes as present in the store.
+pub(crate) fn mark_stored(tx: &Transaction<'_>, item: ItemId) -> Result<()> {
+    tx.execute("UPDATE item SET stored = 1 WHERE id = ?1", [item.0])?;
+    Ok(())
+}
+
+/// Adds a sighting unless an identical one (same source, caption,
+/// first-seen, file name and note) is already recorded for the item.
+/// Returns the new sighting's id, or `None` for a duplicate.
+pub(crate) fn insert_sighting(
+    tx: &Transaction<'_>,
+    item: ItemId,
+    s: &NewSighting,
+    now: &str,
+) -> Result<Option<i64>> {
+    let duplicate: bool = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM sighting WHERE item_id = ?1 AND source IS ?2
+               AND caption IS ?3 AND first_seen IS ?4 AND file_name IS ?5 AND note IS ?6)",
+        )?
+        .query_row(
+            params![
+                item.0,
+                s.source,
+                s.caption,
+                s.first_seen,
+                s.file_name,
+                s.note
+            ],
+            |r| r.get(0),
+        )?;
+    if duplicate {
+        return Ok(None);
+    }
+    tx.prepare_cached(
+        "INSERT INTO sighting (item_id, source, caption, first_seen, archived_at, file_name, note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        item.0,
+        s.source,
+        s.caption,
+        s.first_seen,
+        now,
+        s.file_name,
+        s.note
+    ])?;
+    Ok(Some(tx.last_insert_rowid()))
+}
+
+/// Records that `item`'s picture is `variant_of`'s picture under
+/// `transform`, at PDQ `distance`.
+pub(crate) fn insert_link(
+    tx: &Transaction<'_>,
+    item: ItemId,
+    variant_of: ItemId,
+    distance: u32,
+    transform: Dihedral,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO variant_link (item_id, variant_of, distance, transform)
+         VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![item.0, variant_of.0, distance, transform.name()])?;
+    Ok(())
+}
+
+fn clamp_quality(q: i64) -> u8 {
+    u8::try_from(q.clamp(0, 100)).unwrap_or(0)
+}
+
+fn parse_col<T: std::str::FromStr>(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<T>>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    match row.get::<_, Option<String>>(idx)? {
+        None => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
+        }),
+    }
+}
+
+fn item_from_row(r: &Row<'_>) -> rusqlite::Result<Item> {
+    let sha: Option<Sha256> = parse_col(r, 1)?;
+    let pdq_hash: Option<Hash256> = parse_col(r, 7)?;
+    let quality: Option<i64> = r.get(8)?;
+    Ok(Item {
+        id: ItemId(r.get(0)?),
+        sha256: sha.ok_or(rusqlite::Error::InvalidColumnType(
+            1,
+            "sha256".into(),
+            rusqlite::types::Type::Null,
+        ))?,
+        media_type: r.get(2)?,
+        format: r.get(3)?,
+        width: r.get(4)?,
+        height: r.get(5)?,
+        byte_size: r.get::<_, Option<i64>>(6)?.map(i64::unsigned_abs),
+        pdq: pdq_hash.map(|hash| Pdq {
+            hash,
+            quality: clamp_quality(quality.unwrap_or(0)),
+        }),
+        phash: parse_col(r, 9)?,
+        dhash: parse_col(r, 10)?,
+        stored: r.get(11)?,
+        added_at: r.get(12)?,
+    })
+}
+
+fn sighting_from_row(r: &Row<'_>) -> rusqlite::Result<Sighting> {
+    Ok(Sighting {
+        id: r.get(0)?,
+        item_id: ItemId(r.get(1)?),
+        source: r.get(2)?,
+        caption: r.get(3)?,
+        first_seen: r.get(4)?,
+        archived_at: r.get(5)?,
+        file_name: r.get(6)?,
+        note: r.get(7)?,
+    })
+}

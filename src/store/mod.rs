@@ -1,0 +1,164 @@
+//! The archive on disk: a directory holding the SQLite catalog
+//! (`catalog.sqlite`) and the content-addressed object store (`objects/`).
+//!
+//! Writes go object first, catalog second: the object is fsynced and
+//! renamed into place, then the item, sighting and links are committed in
+//! one transaction. If the transaction fails, an object written for it is
+//! removed again, so a failure leaves neither a partial record nor a stray
+//! object.
+
+pub mod catalog;
+mod migrations;
+pub mod objects;
+
+use std::path::{Path, PathBuf};
+
+pub use catalog::{
+    Catalog, Counts, IndexedHash, Item, ItemId, NewItem, NewSighting, Sighting, VariantLink,
+};
+pub use objects::ObjectStore;
+
+use crate::error::{Error, Result};
+use crate::hash::Dihedral;
+
+/// File name of the catalog inside the archive directory.
+pub const CATALOG_FILE: &str = "catalog.sqlite";
+
+/// An open archive.
+#[derive(Debug)]
+pub struct Archive {
+    dir: PathBuf,
+    /// The catalog.
+    pub catalog: Catalog,
+    /// The object store.
+    pub objects: ObjectStore,
+}
+
+/// One file to record: the item (used only if its SHA-256 is new), its
+/// bytes (copied unless `None`), the sighting and near-duplicate links.
+#[derive(Debug, Clone)]
+pub struct Record<'a> {
+    /// The item.
+    pub item: NewItem,
+    /// The original bytes to keep, or `None` for `--no-copy`.
+    pub bytes: Option<&'a [u8]>,
+    /// Where and when it was seen.
+    pub sighting: NewSighting,
+    /// Existing items this one is a near duplicate of:
+    /// (item, PDQ distance, transform that maps the new picture onto it).
+    pub links: Vec<(ItemId, u32, Dihedral)>,
+}
+
+/// What recording a file did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// A new item (and its first sighting) was added.
+    NewItem(ItemId),
+    /// The content was known; a new sighting was added to it.
+    NewSighting(ItemId),
+    /// The content and this exact sighting were both already recorded.
+    AlreadyRecorded(ItemId),
+}
+
+impl Recorded {
+    /// The item concerned.
+    pub fn item(&self) -> ItemId {
+        match *self {
+            Recorded::NewItem(i) | Recorded::NewSighting(i) | Recorded::AlreadyRecorded(i) => i,
+        }
+    }
+}
+
+impl Archive {
+    /// Opens the archive at `dir`, creating it if needed.
+    ///
+    /// # Errors
+    /// I/O or catalog errors.
+    pub fn create(dir: &Path) -> Result<Archive> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let objects = ObjectStore::open(dir)?;
+        objects.clean_tmp();
+        let catalog = Catalog::open(&dir.join(CATALOG_FILE))?;
+        Ok(Archive {
+            dir: dir.to_path_buf(),
+            catalog,
+            objects,
+        })
+    }
+
+    /// Opens an existing archive for reading only: nothing on disk is
+    /// created or changed.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] when `dir` holds no archive.
+    pub fn open(dir: &Path) -> Result<Archive> {
+        let catalog_path = dir.join(CATALOG_FILE);
+        if !catalog_path.is_file() {
+            return Err(Error::Invalid {
+                what: "archive",
+                reason: format!(
+                    "no archive at {} (create one with `firstseen archive`, or pass --archive DIR)",
+                    dir.display()
+                ),
+            });
+        }
+        Ok(Archive {
+            dir: dir.to_path_buf(),
+            catalog: Catalog::open_read_only(&catalog_path)?,
+            objects: ObjectStore::at(dir),
+        })
+    }
+
+    /// The archive directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Records one file: object first, then one catalog transaction.
+    ///
+    /// # Errors
+    /// I/O or catalog errors; nothing is left half-written.
+    pub fn record(&mut self, rec: &Record<'_>) -> Result<Recorded> {
+        let sha = rec.item.sha256;
+        let wrote_object = match rec.bytes {
+            Some(bytes) => self.objects.put(&sha, bytes)?,
+            None => false,
+        };
+        let result = self.record_in_catalog(rec);
+        if result.is_err() && wrote_object {
+            let _ = self.objects.remove(&sha);
+        }
+        result
+    }
+
+    fn record_in_catalog(&mut self, rec: &Record<'_>) -> Result<Recorded> {
+        let now = crate::time::now();
+        let stored = rec.bytes.is_some();
+        let tx = self.catalog.begin()?;
+        let outcome = match catalog::item_by_sha(&tx, &rec.item.sha256)? {
+            Some(existing) => {
+                if stored && !existing.stored {
+                    catalog::mark_stored(&tx, existing.id)?;
+                }
+                match catalog::insert_sighting(&tx, existing.id, &rec.sighting, &now)? {
+                    Some(_) => Recorded::NewSighting(existing.id),
+                    None => Recorded::AlreadyRecorded(existing.id),
+                }
+            }
+            None => {
+                let item = NewItem {
+                    stored,
+                    ..rec.item.clone()
+                };
+                let id = catalog::insert_item(&tx, &item, &now)?;
+                catalog::insert_sighting(&tx, id, &rec.sighting, &now)?;
+                for &(other, distance, transform) in &rec.links {
+                    catalog::insert_link(&tx, id, other, distance, transform)?;
+                }
+                Recorded::NewItem(id)
+            }
+        };
+        tx.commit()?;
+        Ok(outcome)
+    }
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests of the `firstseen` binary on real photos.
+
+#![allow(clippy::unwrap_used)]
+
+mod archive_check;
+mod broken;
+mod util;
