@@ -122,7 +122,7 @@ fn exif_rotated_copy_matches_upright() {
     let t = TestArchive::new();
     let hopper = sample("pillow-hopper.jpg");
     t.json(["archive".as_ref(), hopper.as_os_str()], 0);
-    let rotated = crate::util::repo().join("samples/pillow-hopper_orientation_6.jpg");
+    let rotated = crate::util::repo().join("samples/circulating/pillow-hopper_orientation_6.jpg");
     let out = t.json(["check".as_ref(), rotated.as_os_str()], 0);
     let m = matches_of(&out);
     assert_eq!(m[0]["kind"], "near-duplicate", "{out:#}");
