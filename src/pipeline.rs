@@ -14,11 +14,15 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::decode::trim::{self, Rect};
-use crate::decode::{self, Limits};
+use crate::decode::{self, Limits, video};
 use crate::error::{Error, Result};
+use crate::hash::video::{FrameCollector, FrameHash};
 use crate::hash::{self, Dihedral, Fingerprint, Perceptual, Sha256};
 use crate::matching::{self, CORROBORATING_DISTANCE, Index, Thresholds};
-use crate::store::{Archive, IndexedHash, Item, NewItem, NewSighting, Record, Recorded, Sighting};
+use crate::store::{
+    Archive, IndexedHash, Item, ItemId, NewItem, NewLink, NewSighting, NewVideo, Record, Recorded,
+    Sighting, VideoFacts,
+};
 
 /// Progress reporting, implemented by the command-line front end.
 pub trait Progress: Sync {
@@ -74,8 +78,21 @@ pub struct Analysis {
     /// SHA-256, PDQ, pHash, dHash of the picture as it is.
     pub fingerprint: Fingerprint,
     /// The picture as decoded (first) and, when it has a uniform border,
-    /// without it.
+    /// without it. Empty for a video.
     pub probes: Vec<Probe>,
+    /// For a video or animation: its facts and kept frames.
+    pub video: Option<VideoAnalysis>,
+    /// Problems that did not stop the analysis (a truncated video).
+    pub warnings: Vec<String>,
+}
+
+/// What analysing a video found.
+#[derive(Debug, Clone)]
+pub struct VideoAnalysis {
+    /// Container, codec, duration, frame counts.
+    pub facts: VideoFacts,
+    /// Kept frames in time order (at least one).
+    pub frames: Vec<FrameHash>,
 }
 
 /// Reads, decodes and hashes one file.
@@ -101,6 +118,9 @@ fn analyze_inner(path: &Path, limits: &Limits) -> Result<Analysis> {
 /// Size-limit or decode errors (without a path).
 pub fn analyze_bytes(path: PathBuf, bytes: Vec<u8>, limits: &Limits) -> Result<Analysis> {
     let sha = Sha256::of(&bytes);
+    if video::sniff_video(&bytes).is_some() {
+        return analyze_video(path, bytes, sha, limits);
+    }
     let decoded = decode::decode_image(&bytes, limits)?;
     let whole = hash::perceptual(&decoded.image);
     let mut probes = vec![Probe {
@@ -122,6 +142,47 @@ pub fn analyze_bytes(path: PathBuf, bytes: Vec<u8>, limits: &Limits) -> Result<A
         orientation: decoded.orientation,
         fingerprint: whole.fingerprint(sha),
         probes,
+        video: None,
+        warnings: Vec::new(),
+        bytes,
+    })
+}
+
+fn analyze_video(path: PathBuf, bytes: Vec<u8>, sha: Sha256, limits: &Limits) -> Result<Analysis> {
+    let mut collector = FrameCollector::new();
+    let info = video::decode_video(&bytes, &limits.video, &limits.sampling, &mut |f| {
+        collector.push(f);
+        Ok(())
+    })?;
+    let sampled = collector.sampled();
+    let frames = collector.finish(info.duration_secs);
+    let Some(first) = frames.first() else {
+        return Err(Error::Decode {
+            format: info.container.name().to_string(),
+            reason: "no frame could be decoded".to_string(),
+        });
+    };
+    let fingerprint = first.hashes.fingerprint(sha);
+    let facts = VideoFacts {
+        container: info.container.name().to_string(),
+        codec: info.codec.clone(),
+        decoder: info.decoder.name().to_string(),
+        duration_secs: info.duration_secs,
+        frames_decoded: info.frames_decoded,
+        frames_sampled: sampled,
+        frames_kept: frames.len() as u64,
+        warnings: (!info.warnings.is_empty()).then(|| info.warnings.join("\n")),
+    };
+    Ok(Analysis {
+        path,
+        format: info.container.name(),
+        width: info.width,
+        height: info.height,
+        orientation: 1,
+        fingerprint,
+        probes: Vec::new(),
+        video: Some(VideoAnalysis { facts, frames }),
+        warnings: info.warnings,
         bytes,
     })
 }
@@ -188,6 +249,8 @@ pub struct LinkInfo {
     pub distance: u32,
     /// How the new file relates to it.
     pub relation: Dihedral,
+    /// Which frame or share of a video, when one is involved.
+    pub detail: Option<String>,
 }
 
 /// The outcome for one file of an `archive` batch.
@@ -206,6 +269,8 @@ pub enum ArchiveOutcome {
         variant_of: Vec<LinkInfo>,
         /// Sightings the item now has.
         sightings: u64,
+        /// Problems that did not stop archiving (a truncated video).
+        warnings: Vec<String>,
     },
     /// Failed; nothing was recorded for it.
     Failed {
@@ -287,14 +352,19 @@ fn archive_one(
 ) -> Result<ArchiveOutcome> {
     let fp = &a.fingerprint;
     let known = archive.catalog.item_by_sha(&fp.sha256)?;
-    // Only PDQ matches become variant links: possible matches by pHash
-    // and dHash alone are for a person to confirm.
-    let found = if known.is_some() {
+    // Only PDQ matches become variant links (and, between two videos,
+    // only when at least half of one is found in the other): possible
+    // matches by pHash and dHash alone are for a person to confirm.
+    let found: Vec<Found> = if known.is_some() {
         Vec::new()
     } else {
         find_all(archive, index, &a, &opts.common.thresholds)?
             .into_iter()
             .filter(|f| matches!(f.evidence, Evidence::Pdq | Evidence::PdqWithoutBorder))
+            .filter(|f| {
+                f.overlap
+                    .is_none_or(|o| o.query_share.max(o.archived_share) >= LINK_MIN_SHARE)
+            })
             .collect()
     };
     let links: Vec<LinkInfo> = found
@@ -303,42 +373,69 @@ fn archive_one(
             sha256: f.item.sha256,
             distance: f.distance,
             relation: f.relation,
+            detail: f.detail(),
         })
         .collect();
     let link_ids = found
         .iter()
-        .map(|f| (f.item.id, f.distance, f.relation))
+        .zip(&links)
+        .map(|(f, l)| NewLink {
+            variant_of: f.item.id,
+            distance: f.distance,
+            transform: f.relation,
+            detail: l.detail.clone(),
+        })
         .collect();
     let sighting = NewSighting {
         file_name: a.path.file_name().map(|n| n.to_string_lossy().into_owned()),
         ..opts.sighting.clone()
     };
+    let is_video = a.video.is_some();
     let record = Record {
         item: NewItem {
             sha256: fp.sha256,
-            media_type: "image".to_string(),
+            media_type: if is_video { "video" } else { "image" }.to_string(),
             format: a.format.to_string(),
             width: a.width,
             height: a.height,
             byte_size: a.bytes.len() as u64,
-            pdq: fp.pdq,
-            phash: fp.phash,
-            dhash: fp.dhash,
+            pdq: (!is_video).then_some(fp.pdq),
+            phash: (!is_video).then_some(fp.phash),
+            dhash: (!is_video).then_some(fp.dhash),
             stored: opts.copy,
         },
         bytes: opts.copy.then_some(a.bytes.as_slice()),
         sighting,
         links: link_ids,
+        video: a.video.as_ref().map(|v| NewVideo {
+            info: v.facts.clone(),
+            frames: v.frames.clone(),
+        }),
     };
     let recorded = archive.record(&record).map_err(|e| e.in_file(&a.path))?;
     if let Recorded::NewItem(id) = recorded {
-        index.push(IndexedHash {
-            item: id,
-            hash: fp.pdq.hash,
-            quality: fp.pdq.quality,
-            phash: Some(fp.phash),
-            dhash: Some(fp.dhash),
-        });
+        match &a.video {
+            None => index.push(IndexedHash {
+                item: id,
+                hash: fp.pdq.hash,
+                quality: fp.pdq.quality,
+                phash: Some(fp.phash),
+                dhash: Some(fp.dhash),
+                span: None,
+            }),
+            Some(v) => {
+                for f in &v.frames {
+                    index.push(IndexedHash {
+                        item: id,
+                        hash: f.hashes.pdq.pdq.hash,
+                        quality: f.hashes.pdq.pdq.quality,
+                        phash: Some(f.hashes.phashes[0]),
+                        dhash: Some(f.hashes.dhashes[0]),
+                        span: Some((f.start_secs, f.end_secs)),
+                    });
+                }
+            }
+        }
     }
     let sightings = archive.catalog.sightings(recorded.item())?.len() as u64;
     Ok(ArchiveOutcome::Archived {
@@ -351,8 +448,13 @@ fn archive_one(
         },
         variant_of: links,
         sightings,
+        warnings: a.warnings,
     })
 }
+
+/// Share of one video found in the other above which two videos are
+/// linked as variants when archiving.
+const LINK_MIN_SHARE: f64 = 0.5;
 
 /// How a match was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -387,6 +489,54 @@ pub struct Found {
     pub dhash_distance: Option<u32>,
     /// A PDQ hash of quality below the trusted minimum was involved.
     pub low_quality: bool,
+    /// Matching frame pairs when a video is involved, by query time.
+    pub frames: Vec<FrameMatch>,
+    /// Between two videos: how much of each is found in the other.
+    pub overlap: Option<Overlap>,
+}
+
+impl Found {
+    /// A short description of the frames involved, for variant links.
+    pub fn detail(&self) -> Option<String> {
+        if let Some(o) = &self.overlap {
+            return Some(format!(
+                "{:.0}% of the new video's frames found, {:.0}% of the archived video's; offset {:+.1} s",
+                o.query_share * 100.0,
+                o.archived_share * 100.0,
+                o.offset_secs
+            ));
+        }
+        let best = self.frames.iter().min_by_key(|f| f.distance)?;
+        match (best.query_secs, best.archived) {
+            (None, Some((a, b))) => Some(format!("frame of the archived video at {a:.1}–{b:.1} s")),
+            (Some(q), None) => Some(format!("frame of the new video at {q:.1} s")),
+            _ => None,
+        }
+    }
+}
+
+/// One matching pair of frames (or of a frame and a photo).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FrameMatch {
+    /// Time of the frame in the queried video (none for a photo query).
+    pub query_secs: Option<f64>,
+    /// Span of the matching frame in the archived video (none for an
+    /// archived photo).
+    pub archived: Option<(f64, f64)>,
+    /// PDQ distance.
+    pub distance: u32,
+}
+
+/// How two videos overlap, vPDQ-style.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Overlap {
+    /// Share of the query's trusted frames found in the archived video.
+    pub query_share: f64,
+    /// Share of the archived video's trusted frames found in the query.
+    pub archived_share: f64,
+    /// Median of (archived time − query time) over matching frames: where
+    /// the query starts within the archived video.
+    pub offset_secs: f64,
 }
 
 /// Every archived item an analysed file matches, best first: the exact
@@ -412,7 +562,14 @@ pub fn find_all(
             phash_distance: Some(0),
             dhash_distance: Some(0),
             low_quality: false,
+            frames: Vec::new(),
+            overlap: None,
         });
+    }
+    if let Some(v) = &a.video {
+        let mut rest = find_for_video(archive, index, v, thresholds, &found)?;
+        found.append(&mut rest);
+        return Ok(found);
     }
     let seen = |found: &[Found], sha: &Sha256| found.iter().any(|f| f.item.sha256 == *sha);
     let mut pdq: Vec<Found> = Vec::new();
@@ -442,10 +599,28 @@ pub fn find_all(
                 phash_distance: p,
                 dhash_distance: d,
                 low_quality: c.low_quality,
+                frames: c
+                    .span
+                    .map(|span| FrameMatch {
+                        query_secs: None,
+                        archived: Some(span),
+                        distance: c.distance,
+                    })
+                    .into_iter()
+                    .collect(),
+                overlap: None,
             };
             match pdq.iter_mut().find(|f| f.item.id == candidate.item.id) {
-                Some(f) if f.distance <= candidate.distance => {}
-                Some(f) => *f = candidate,
+                Some(f) => {
+                    let mut frames = std::mem::take(&mut f.frames);
+                    frames.extend(candidate.frames.iter().copied());
+                    if candidate.distance < f.distance {
+                        *f = candidate;
+                    }
+                    frames.sort_by(|a, b| span_start(a).total_cmp(&span_start(b)));
+                    frames.dedup();
+                    f.frames = frames;
+                }
                 None => pdq.push(candidate),
             }
         }
@@ -469,11 +644,145 @@ pub fn find_all(
                 phash_distance: Some(s.phash_distance),
                 dhash_distance: Some(s.dhash_distance),
                 low_quality: false,
+                frames: s
+                    .span
+                    .map(|span| FrameMatch {
+                        query_secs: None,
+                        archived: Some(span),
+                        distance,
+                    })
+                    .into_iter()
+                    .collect(),
+                overlap: None,
             });
         }
     }
     found.extend(similar);
     Ok(found)
+}
+
+fn span_start(f: &FrameMatch) -> f64 {
+    f.archived.map_or(f.query_secs.unwrap_or(0.0), |s| s.0)
+}
+
+/// Matches of a video's kept frames: against archived photos (a frame
+/// that shows the photo) and archived videos (shares of frames found
+/// both ways and the time offset, as vPDQ compares videos). Frames of
+/// quality below the trusted minimum (black or flat frames) take no part.
+fn find_for_video(
+    archive: &Archive,
+    index: &Index,
+    v: &VideoAnalysis,
+    thresholds: &Thresholds,
+    already: &[Found],
+) -> Result<Vec<Found>> {
+    use std::collections::BTreeMap;
+    let trusted: Vec<&FrameHash> = v
+        .frames
+        .iter()
+        .filter(|f| f.hashes.pdq.pdq.quality >= thresholds.min_quality)
+        .collect();
+    // Per archived item: (query frame time, archived span, distance, relation).
+    type Hit = (f64, Option<(f64, f64)>, u32, Dihedral);
+    let mut hits: BTreeMap<ItemId, Vec<Hit>> = BTreeMap::new();
+    for f in &trusted {
+        let h = &f.hashes.pdq;
+        for c in matching::find_matches(&h.dihedrals, h.pdq.quality, index, thresholds) {
+            if c.low_quality || already.iter().any(|x| x.item.id == c.item) {
+                continue;
+            }
+            hits.entry(c.item)
+                .or_default()
+                .push((f.start_secs, c.span, c.distance, c.relation));
+        }
+    }
+    let mut out = Vec::new();
+    for (id, hits) in hits {
+        let item = archive.catalog.item(id)?;
+        let best =
+            hits.iter()
+                .min_by_key(|h| h.2)
+                .copied()
+                .unwrap_or((0.0, None, 0, Dihedral::Original));
+        let mut frames: Vec<FrameMatch> = Vec::new();
+        for &(q, span, distance, _) in &hits {
+            // Keep the closest archived frame for each query frame.
+            match frames.iter_mut().find(|m| m.query_secs == Some(q)) {
+                Some(m) if m.distance <= distance => {}
+                Some(m) => {
+                    *m = FrameMatch {
+                        query_secs: Some(q),
+                        archived: span,
+                        distance,
+                    }
+                }
+                None => frames.push(FrameMatch {
+                    query_secs: Some(q),
+                    archived: span,
+                    distance,
+                }),
+            }
+        }
+        frames.sort_by(|a, b| {
+            a.query_secs
+                .unwrap_or(0.0)
+                .total_cmp(&b.query_secs.unwrap_or(0.0))
+        });
+        let overlap = if item.media_type == "video" {
+            let archived_trusted = archive
+                .catalog
+                .frames(id)?
+                .iter()
+                .filter(|f| f.pdq.quality >= thresholds.min_quality)
+                .count()
+                .max(1);
+            let mut archived_hit: Vec<u64> = hits
+                .iter()
+                .filter_map(|h| h.1.map(|s| s.0.to_bits()))
+                .collect();
+            archived_hit.sort_unstable();
+            archived_hit.dedup();
+            let mut offsets: Vec<f64> = frames
+                .iter()
+                .filter_map(|m| Some(m.archived?.0 - m.query_secs?))
+                .collect();
+            offsets.sort_by(f64::total_cmp);
+            Some(Overlap {
+                query_share: frames.len() as f64 / trusted.len().max(1) as f64,
+                archived_share: (archived_hit.len() as f64 / archived_trusted as f64).min(1.0),
+                offset_secs: offsets.get(offsets.len() / 2).copied().unwrap_or(0.0),
+            })
+        } else {
+            None
+        };
+        let (phash_distance, dhash_distance) =
+            match v.frames.iter().find(|f| f.start_secs == best.0) {
+                Some(f) if overlap.is_none() => evidence(&f.hashes, best.3, &item),
+                _ => (None, None),
+            };
+        out.push(Found {
+            item,
+            distance: best.2,
+            relation: best.3,
+            evidence: Evidence::Pdq,
+            phash_distance,
+            dhash_distance,
+            low_quality: false,
+            frames,
+            overlap,
+        });
+    }
+    out.sort_by(|a, b| {
+        let share = |f: &Found| {
+            f.overlap
+                .map_or(1.0, |o| o.query_share.max(o.archived_share))
+        };
+        share(b)
+            .total_cmp(&share(a))
+            .then(a.distance.cmp(&b.distance))
+            .then(a.item.id.cmp(&b.item.id))
+    });
+    Ok(out)
 }
 
 /// pHash and dHash distances between an archived item and the probe
@@ -500,6 +809,10 @@ pub enum MatchKind {
     /// Possibly the same picture (pHash and dHash agree, PDQ does not):
     /// typical of a crop; confirm by eye.
     Possible,
+    /// A photo and a frame of a video show the same picture.
+    VideoFrame,
+    /// Two videos share frames (a re-upload, a trim, a re-encode).
+    VideoOverlap,
 }
 
 /// One archived item a checked file matched.
@@ -517,6 +830,10 @@ pub struct MatchReport {
     pub relation_text: &'static str,
     /// What the match rests on.
     pub evidence: Evidence,
+    /// Matching frames, when a video is involved.
+    pub frames: Vec<FrameMatch>,
+    /// Between two videos: shares found both ways and the time offset.
+    pub overlap: Option<Overlap>,
     /// pHash distance in the matched orientation (of 64 bits).
     pub phash_distance: Option<u32>,
     /// dHash distance in the matched orientation (of 64 bits).
@@ -543,6 +860,8 @@ pub enum CheckOutcome {
         pdq: hash::Pdq,
         /// Matches, exact first, then by distance.
         matches: Vec<MatchReport>,
+        /// Problems that did not stop the check (a truncated video).
+        warnings: Vec<String>,
     },
     /// Could not be checked.
     Failed {
@@ -611,6 +930,8 @@ fn check_one(
         let kind = match f.evidence {
             Evidence::Sha256 => MatchKind::Exact,
             Evidence::PhashDhash => MatchKind::Possible,
+            _ if f.overlap.is_some() => MatchKind::VideoOverlap,
+            _ if !f.frames.is_empty() => MatchKind::VideoFrame,
             _ if f.relation == Dihedral::Original => MatchKind::NearDuplicate,
             _ => MatchKind::MirroredOrRotated,
         };
@@ -626,6 +947,8 @@ fn check_one(
             low_quality: f.low_quality,
             earliest: sightings.first().cloned(),
             sightings: sightings.len() as u64,
+            frames: f.frames,
+            overlap: f.overlap,
             item: f.item,
         });
     }
@@ -634,5 +957,6 @@ fn check_one(
         sha256: a.fingerprint.sha256,
         pdq: a.fingerprint.pdq,
         matches,
+        warnings: a.warnings,
     })
 }

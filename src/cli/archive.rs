@@ -8,7 +8,7 @@ use firstseen::store::NewSighting;
 use firstseen::{Archive, walk};
 use serde_json::json;
 
-use super::output::{clean, print_json, short};
+use super::output::{clean, outln, print_json, short};
 use super::progress::Bar;
 use super::{Context, EXIT_ERROR, EXIT_OK};
 
@@ -127,14 +127,22 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
 fn print_outcome(o: &ArchiveOutcome, json: bool) {
     match o {
         ArchiveOutcome::Failed { error, .. } => eprintln!("firstseen: {error}"),
-        _ if json => {}
+        ArchiveOutcome::Archived { path, warnings, .. } if json => {
+            for w in warnings {
+                eprintln!("firstseen: warning: {}: {w}", path.display());
+            }
+        }
         ArchiveOutcome::Archived {
             path,
             sha256,
             result,
             variant_of,
             sightings,
+            warnings,
         } => {
+            for w in warnings {
+                eprintln!("firstseen: warning: {}: {w}", path.display());
+            }
             let (tag, detail) = match *result {
                 "new_item" => ("new", String::new()),
                 "new_sighting" => ("seen again", format!(" ({sightings} sightings)")),
@@ -143,14 +151,19 @@ fn print_outcome(o: &ArchiveOutcome, json: bool) {
                     " (this sighting was already recorded)".to_string(),
                 ),
             };
-            println!(
+            outln!(
                 "{tag:<10} {}  {}{detail}",
                 short(sha256),
                 clean(&path.display().to_string())
             );
             for l in variant_of {
-                println!(
-                    "           near-duplicate of {}: {}, PDQ distance {}",
+                let detail = l
+                    .detail
+                    .as_deref()
+                    .map(|d| format!("; {d}"))
+                    .unwrap_or_default();
+                outln!(
+                    "           near-duplicate of {}: {}, PDQ distance {}{detail}",
                     short(&l.sha256),
                     l.relation.describe(),
                     l.distance

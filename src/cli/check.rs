@@ -8,7 +8,7 @@ use firstseen::pipeline::{self, CheckOutcome, Evidence, MatchKind, MatchReport, 
 use firstseen::walk;
 use serde_json::json;
 
-use super::output::{clean, print_json, short, sighting_line};
+use super::output::{clean, outln, print_json, short, sighting_line};
 use super::progress::Bar;
 use super::{Context, EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK};
 
@@ -75,13 +75,18 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
 fn print_outcome(o: &CheckOutcome, json: bool) {
     match o {
         CheckOutcome::Failed { error, .. } => eprintln!("firstseen: {error}"),
-        _ if json => {}
+        CheckOutcome::Checked { path, warnings, .. } if json => print_warnings(path, warnings),
         CheckOutcome::Checked {
-            path, pdq, matches, ..
+            path,
+            pdq,
+            matches,
+            warnings,
+            ..
         } => {
+            print_warnings(path, warnings);
             let name = clean(&path.display().to_string());
             if matches.is_empty() {
-                println!(
+                outln!(
                     "{name}: not found (PDQ quality {}{})",
                     pdq.quality,
                     if pdq.quality < 50 {
@@ -92,7 +97,7 @@ fn print_outcome(o: &CheckOutcome, json: bool) {
                 );
                 return;
             }
-            println!("{name}: KNOWN — {} match(es)", matches.len());
+            outln!("{name}: KNOWN — {} match(es)", matches.len());
             for m in matches {
                 print_match(m);
             }
@@ -113,6 +118,24 @@ fn print_match(m: &MatchReport) {
             format!("{} copy, PDQ distance {}", m.relation_text, m.distance)
         }
         MatchKind::Possible => format!("possible match{turned}"),
+        MatchKind::VideoFrame => {
+            let what = if m.item.media_type == "video" {
+                "a frame of archived video"
+            } else {
+                "a frame of this video matches archived photo"
+            };
+            format!("{what}{turned}, PDQ distance {}", m.distance)
+        }
+        MatchKind::VideoOverlap => match &m.overlap {
+            Some(o) => format!(
+                "shares frames with archived video{turned}: {:.0}% of this video's frames found in it, \
+                 {:.0}% of its frames found here, offset {:+.1} s",
+                o.query_share * 100.0,
+                o.archived_share * 100.0,
+                o.offset_secs
+            ),
+            None => "shares frames with archived video".to_string(),
+        },
     };
     let kind = if m.evidence == Evidence::PdqWithoutBorder {
         format!("{kind}, once its border is removed")
@@ -123,27 +146,62 @@ fn print_match(m: &MatchReport) {
         (Some(w), Some(h)) => format!(" {w}x{h}"),
         _ => String::new(),
     };
-    println!(
+    outln!(
         "  {kind}: {} [{}{dims}]",
         short(&m.item.sha256),
         m.item.format
     );
     let p = m.phash_distance.map_or("-".to_string(), |p| p.to_string());
     let d = m.dhash_distance.map_or("-".to_string(), |d| d.to_string());
+    if !m.frames.is_empty() {
+        outln!("    matching frames: {}", frame_list(m));
+    }
     match m.kind {
-        MatchKind::Exact => {}
-        MatchKind::Possible => println!(
+        MatchKind::Exact | MatchKind::VideoOverlap => {}
+        MatchKind::Possible => outln!(
             "    pHash {p}/64 and dHash {d}/64 agree but PDQ does not (distance {}): \
              typical of a crop; confirm by eye",
             m.distance
         ),
-        _ => println!("    supporting evidence: pHash {p}/64, dHash {d}/64"),
+        _ if m.phash_distance.is_none() && m.dhash_distance.is_none() => {}
+        _ => outln!("    supporting evidence: pHash {p}/64, dHash {d}/64"),
     }
     if m.low_quality {
-        println!("    caution: low PDQ quality; match corroborated by pHash/dHash only");
+        outln!("    caution: low PDQ quality; match corroborated by pHash/dHash only");
     }
     if let Some(s) = &m.earliest {
-        println!("    earliest: {}", sighting_line(s));
+        outln!("    earliest: {}", sighting_line(s));
     }
-    println!("    {} sighting(s) recorded", m.sightings);
+    outln!("    {} sighting(s) recorded", m.sightings);
+}
+
+/// "at 3.0–4.0 s (distance 6), …" for the first few matching frames.
+fn frame_list(m: &MatchReport) -> String {
+    const SHOWN: usize = 6;
+    let mut parts: Vec<String> = m
+        .frames
+        .iter()
+        .take(SHOWN)
+        .map(|f| match (f.query_secs, f.archived) {
+            (Some(q), Some((a, b))) => {
+                format!(
+                    "here {q:.1} s = there {a:.1}–{b:.1} s (distance {})",
+                    f.distance
+                )
+            }
+            (Some(q), None) => format!("here at {q:.1} s (distance {})", f.distance),
+            (None, Some((a, b))) => format!("at {a:.1}–{b:.1} s (distance {})", f.distance),
+            (None, None) => format!("distance {}", f.distance),
+        })
+        .collect();
+    if m.frames.len() > SHOWN {
+        parts.push(format!("and {} more", m.frames.len() - SHOWN));
+    }
+    parts.join("; ")
+}
+
+fn print_warnings(path: &std::path::Path, warnings: &[String]) {
+    for w in warnings {
+        eprintln!("firstseen: warning: {}: {w}", path.display());
+    }
 }

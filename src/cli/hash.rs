@@ -6,14 +6,16 @@ use firstseen::pipeline;
 use rayon::prelude::*;
 use serde_json::json;
 
-use super::output::{clean, print_json};
+use super::output::{clean, outln, print_json};
 use super::{Context, EXIT_ERROR, EXIT_OK};
 
 /// Print SHA-256, PDQ (hex) with its quality, pHash and dHash of each
 /// file, like sha256sum. Touches no archive.
 ///
-/// Text output: one line per file,
-/// `SHA256  PDQ  QUALITY  PHASH  DHASH  FILE`.
+/// Text output: one line per photo,
+/// `SHA256  PDQ  QUALITY  PHASH  DHASH  FILE`; for a video, a line
+/// `SHA256  video …  FILE` followed by one indented line per kept frame:
+/// `SECONDS  PDQ  QUALITY  PHASH  DHASH`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Files to hash.
@@ -35,6 +37,65 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
                 failed += 1;
                 eprintln!("firstseen: {e}");
             }
+            Ok(a) if a.video.is_some() => {
+                let v = a.video.as_ref().expect("checked");
+                let f = &v.facts;
+                if ctx.json {
+                    let frames: Vec<_> = v
+                        .frames
+                        .iter()
+                        .map(|fr| {
+                            json!({
+                                "start_secs": fr.start_secs,
+                                "end_secs": fr.end_secs,
+                                "frame_number": fr.frame_number,
+                                "pdq": fr.hashes.pdq.pdq.hash,
+                                "pdq_quality": fr.hashes.pdq.pdq.quality,
+                                "phash": fr.hashes.phashes[0],
+                                "dhash": fr.hashes.dhashes[0],
+                            })
+                        })
+                        .collect();
+                    rows.push(json!({
+                        "path": a.path,
+                        "sha256": a.fingerprint.sha256,
+                        "media_type": "video",
+                        "format": a.format,
+                        "width": a.width,
+                        "height": a.height,
+                        "video": f,
+                        "frames": frames,
+                        "warnings": a.warnings,
+                    }));
+                } else {
+                    outln!(
+                        "{}  video {} {} {}x{}, {:.1} s, {} frames kept of {} sampled  {}",
+                        a.fingerprint.sha256,
+                        f.container,
+                        f.codec,
+                        a.width,
+                        a.height,
+                        f.duration_secs,
+                        f.frames_kept,
+                        f.frames_sampled,
+                        clean(&a.path.display().to_string())
+                    );
+                    for fr in &v.frames {
+                        let p = &fr.hashes.pdq.pdq;
+                        outln!(
+                            "  {:>8.3}  {}  {:>3}  {}  {}",
+                            fr.start_secs,
+                            p.hash,
+                            p.quality,
+                            fr.hashes.phashes[0],
+                            fr.hashes.dhashes[0]
+                        );
+                    }
+                }
+                for w in &a.warnings {
+                    eprintln!("firstseen: warning: {}: {w}", a.path.display());
+                }
+            }
             Ok(a) => {
                 let fp = &a.fingerprint;
                 if ctx.json {
@@ -51,7 +112,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
                         "exif_orientation": a.orientation,
                     }));
                 } else {
-                    println!(
+                    outln!(
                         "{}  {}  {:>3}  {}  {}  {}",
                         fp.sha256,
                         fp.pdq.hash,

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::output::{print_json, short, sighting_line};
+use super::output::{outln, print_json, short, sighting_line};
 use super::{Context, EXIT_OK};
 
 /// List sightings, most recently archived first.
@@ -29,7 +29,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         return Ok(EXIT_OK);
     }
     for (s, sha) in &rows {
-        println!("{}  {}  {}", s.archived_at, short(sha), sighting_line(s));
+        outln!("{}  {}  {}", s.archived_at, short(sha), sighting_line(s));
     }
     if rows.is_empty() {
         eprintln!("no sightings recorded yet");

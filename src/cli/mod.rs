@@ -18,6 +18,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use firstseen::decode::Limits;
+use firstseen::decode::video::{Sampling, VideoLimits};
+
+/// Scene-change score above which a video frame is hashed even between
+/// sampling points (ffmpeg's customary value for cuts).
+const SCENE_THRESHOLD: f32 = 0.3;
 
 /// Exit code: success / everything found.
 pub const EXIT_OK: u8 = 0;
@@ -56,6 +61,25 @@ pub struct Cli {
     /// Refuse files larger than this many bytes.
     #[arg(long, global = true, value_name = "N", default_value_t = Limits::DEFAULT_MAX_BYTES)]
     max_bytes: u64,
+
+    /// Video: hash one frame every SECS seconds (0 = every frame), plus
+    /// frames at scene changes.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 1.0)]
+    frame_every: f64,
+
+    /// Video: refuse videos longer than SECS seconds.
+    #[arg(long, global = true, value_name = "SECS",
+          default_value_t = VideoLimits::DEFAULT_MAX_DURATION_SECS)]
+    max_duration: f64,
+
+    /// Video: stop after decoding N frames.
+    #[arg(long, global = true, value_name = "N", default_value_t = VideoLimits::DEFAULT_MAX_FRAMES)]
+    max_frames: u64,
+
+    /// Video: refuse frames larger than N pixels.
+    #[arg(long, global = true, value_name = "N",
+          default_value_t = VideoLimits::DEFAULT_MAX_FRAME_PIXELS)]
+    max_frame_pixels: u64,
 
     #[command(subcommand)]
     command: Command,
@@ -119,6 +143,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         limits: Limits {
             max_pixels: cli.max_pixels,
             max_bytes: cli.max_bytes,
+            video: VideoLimits {
+                max_duration_secs: cli.max_duration,
+                max_frames: cli.max_frames,
+                max_frame_pixels: cli.max_frame_pixels,
+                ..VideoLimits::default()
+            },
+            sampling: Sampling::every(cli.frame_every).with_scene_threshold(SCENE_THRESHOLD),
         },
         stop,
     };

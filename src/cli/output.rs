@@ -3,6 +3,23 @@
 
 use std::io::Write;
 
+/// `println!` for results on stdout. When stdout is a closed pipe (the
+/// reader, e.g. `head`, has had enough) the process ends quietly with
+/// success, as other command-line tools do: every file already reported
+/// is fully recorded, and nothing is half-written.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = writeln!(out, $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
+pub(crate) use outln;
+
 use firstseen::store::Sighting;
 
 /// First 12 hex characters of a hash, enough to pass to `show`.

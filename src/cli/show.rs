@@ -3,7 +3,7 @@
 use firstseen::Error;
 use serde_json::json;
 
-use super::output::{print_json, short, sighting_line};
+use super::output::{outln, print_json, short, sighting_line};
 use super::{Context, EXIT_NOT_FOUND, EXIT_OK};
 
 /// Show an archived item: hashes, size, near-duplicate variants and every
@@ -27,6 +27,8 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         Err(e) => return Err(e.into()),
     };
     let sightings = archive.catalog.sightings(item.id)?;
+    let video = archive.catalog.video(item.id)?;
+    let frames = archive.catalog.frames(item.id)?;
     let variants = archive.catalog.variants(item.id)?;
     let object = archive.objects.path_of(&item.sha256);
     if ctx.json {
@@ -38,6 +40,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
                     "distance": v.distance,
                     "relation": v.relation,
                     "relation_text": v.relation.describe(),
+                    "detail": v.detail,
                 })
             })
             .collect();
@@ -46,10 +49,12 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
             "object": item.stored.then_some(object),
             "sightings": sightings,
             "variants": variants,
+            "video": video,
+            "frames": frames,
         }))?;
         return Ok(EXIT_OK);
     }
-    println!("item      {}", item.sha256);
+    outln!("item      {}", item.sha256);
     let dims = match (item.width, item.height) {
         (Some(w), Some(h)) => format!(" {w}x{h}"),
         _ => String::new(),
@@ -58,14 +63,14 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         .byte_size
         .map(|b| format!(", {b} bytes"))
         .unwrap_or_default();
-    println!("media     {} {}{dims}{size}", item.media_type, item.format);
+    outln!("media     {} {}{dims}{size}", item.media_type, item.format);
     if let Some(pdq) = &item.pdq {
-        println!("pdq       {} (quality {})", pdq.hash, pdq.quality);
+        outln!("pdq       {} (quality {})", pdq.hash, pdq.quality);
     }
     if let (Some(p), Some(d)) = (&item.phash, &item.dhash) {
-        println!("phash     {p}   dhash {d}");
+        outln!("phash     {p}   dhash {d}");
     }
-    println!(
+    outln!(
         "stored    {}",
         if item.stored {
             object.display().to_string()
@@ -73,13 +78,40 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
             "no (hashes only)".to_string()
         }
     );
-    println!("added     {}", item.added_at);
-    if let Some(first) = sightings.first() {
-        println!("earliest  {}", sighting_line(first));
+    outln!("added     {}", item.added_at);
+    if let Some(v) = &video {
+        outln!(
+            "video     {} {}, {:.1} s, {} frames decoded, {} sampled, {} kept (decoded by {})",
+            v.container,
+            v.codec,
+            v.duration_secs,
+            v.frames_decoded,
+            v.frames_sampled,
+            v.frames_kept,
+            v.decoder
+        );
+        if let Some(w) = &v.warnings {
+            for line in w.lines() {
+                outln!("warning   {}", super::output::clean(line));
+            }
+        }
+        outln!("\nframes ({}):", frames.len());
+        for f in &frames {
+            outln!(
+                "  {:>8.3}–{:<8.3} {}  quality {}",
+                f.start_secs,
+                f.end_secs,
+                f.pdq.hash,
+                f.pdq.quality
+            );
+        }
     }
-    println!("\nsightings ({}), oldest first:", sightings.len());
+    if let Some(first) = sightings.first() {
+        outln!("earliest  {}", sighting_line(first));
+    }
+    outln!("\nsightings ({}), oldest first:", sightings.len());
     for s in &sightings {
-        println!("  {}", sighting_line(s));
+        outln!("  {}", sighting_line(s));
         let mut extra = vec![format!("archived {}", s.archived_at)];
         if let Some(f) = &s.file_name {
             extra.push(format!("file {}", super::output::clean(f)));
@@ -87,13 +119,18 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         if let Some(n) = &s.note {
             extra.push(format!("note: {}", super::output::clean(n)));
         }
-        println!("    {}", extra.join("; "));
+        outln!("    {}", extra.join("; "));
     }
     if !variants.is_empty() {
-        println!("\nnear-duplicate variants ({}):", variants.len());
+        outln!("\nnear-duplicate variants ({}):", variants.len());
         for v in &variants {
-            println!(
-                "  {}  {}, PDQ distance {}",
+            let detail = v
+                .detail
+                .as_deref()
+                .map(|d| format!("; {d}"))
+                .unwrap_or_default();
+            outln!(
+                "  {}  {}, PDQ distance {}{detail}",
                 short(&v.sha256),
                 v.relation.describe(),
                 v.distance

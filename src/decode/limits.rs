@@ -2,14 +2,20 @@
 //! (a decompression bomb, a header claiming a gigapixel image) is refused
 //! before it can exhaust memory.
 
-/// Limits on what firstseen agrees to decode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+use super::video::{Sampling, VideoLimits};
+
+/// Limits on what firstseen agrees to decode, and how videos are sampled.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limits {
     /// Largest image (width × height, after any EXIF rotation) decoded.
     /// Default: 100 million pixels.
     pub max_pixels: u64,
     /// Largest file read, in bytes. Default: 1 GiB.
     pub max_bytes: u64,
+    /// Duration, frame and frame-size limits for videos.
+    pub video: VideoLimits,
+    /// Which frames of a video are hashed.
+    pub sampling: Sampling,
 }
 
 impl Limits {
@@ -30,6 +36,8 @@ impl Default for Limits {
         Limits {
             max_pixels: Self::DEFAULT_MAX_PIXELS,
             max_bytes: Self::DEFAULT_MAX_BYTES,
+            video: VideoLimits::default(),
+            sampling: Sampling::default().with_scene_threshold(0.3),
         }
     }
 }

@@ -10,6 +10,7 @@
 
 mod limits;
 pub mod trim;
+pub mod video;
 
 pub use limits::Limits;
 

@@ -4,6 +4,7 @@
 mod imghash;
 pub mod pdq;
 mod sha256;
+pub mod video;
 
 pub use imghash::{DHASH_KIND, Hash64, PHASH_KIND, dhash, phash};
 pub use pdq::{Dihedral, Hash256, Pdq, PdqWithDihedrals};

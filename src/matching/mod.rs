@@ -45,7 +45,7 @@ impl Default for Thresholds {
 }
 
 /// A near match found in the index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Candidate {
     /// The archived item.
     pub item: ItemId,
@@ -57,6 +57,8 @@ pub struct Candidate {
     pub relation: Dihedral,
     /// Either hash has quality below the trusted minimum.
     pub low_quality: bool,
+    /// When the indexed hash is a video frame: the span it stands for.
+    pub span: Option<(f64, f64)>,
 }
 
 /// The PDQ hashes matching scans, with a linear scan of popcounts (fast
@@ -117,15 +119,24 @@ pub fn find_matches(
                 relation: t.inverse(),
                 low_quality: quality < thresholds.min_quality
                     || entry.quality < thresholds.min_quality,
+                span: entry.span,
             });
         }
     }
-    out.sort_by_key(|c| (c.distance, c.item));
+    out.sort_by(|a, b| {
+        (a.distance, a.item)
+            .cmp(&(b.distance, b.item))
+            .then(span_start(a.span).total_cmp(&span_start(b.span)))
+    });
     out
 }
 
+fn span_start(span: Option<(f64, f64)>) -> f64 {
+    span.map_or(-1.0, |s| s.0)
+}
+
 /// A possible match found by pHash and dHash together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Similar {
     /// The archived item.
     pub item: ItemId,
@@ -135,6 +146,8 @@ pub struct Similar {
     pub dhash_distance: u32,
     /// The query is the archived picture under this transform.
     pub relation: Dihedral,
+    /// When the indexed hash is a video frame: the span it stands for.
+    pub span: Option<(f64, f64)>,
 }
 
 /// Finds indexed items whose pHash is within [`SIMILAR_PHASH`] and dHash
@@ -172,6 +185,7 @@ pub fn find_similar(
                 phash_distance,
                 dhash_distance,
                 relation: t.inverse(),
+                span: entry.span,
             });
         }
     }
@@ -208,6 +222,7 @@ mod tests {
                 quality: 100,
                 phash: None,
                 dhash: None,
+                span: None,
             },
             IndexedHash {
                 item: ItemId(2),
@@ -215,6 +230,7 @@ mod tests {
                 quality: 100,
                 phash: None,
                 dhash: None,
+                span: None,
             },
             IndexedHash {
                 item: ItemId(3),
@@ -222,6 +238,7 @@ mod tests {
                 quality: 100,
                 phash: None,
                 dhash: None,
+                span: None,
             },
         ]);
         let m = find_matches(&query(base), 100, &index, &Thresholds::default());
@@ -241,6 +258,7 @@ mod tests {
             quality: 30,
             phash: None,
             dhash: None,
+            span: None,
         }]);
         let m = find_matches(&q, 100, &index, &Thresholds::default());
         assert_eq!(m.len(), 1);
@@ -257,6 +275,7 @@ mod tests {
             quality: 100,
             phash: Some(Hash64(p)),
             dhash: Some(Hash64(d)),
+            span: None,
         };
         let index = Index::new(vec![
             entry(1, 0b11_1111, 0xff), // 6 and 8 bits away: similar

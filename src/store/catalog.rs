@@ -10,6 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::hash::video::FrameHash;
 use crate::hash::{Dihedral, Hash64, Hash256, Pdq, Sha256};
 use crate::store::migrations;
 
@@ -63,14 +64,59 @@ pub struct NewItem {
     pub height: u32,
     /// File size.
     pub byte_size: u64,
-    /// PDQ hash and quality.
-    pub pdq: Pdq,
+    /// PDQ hash and quality (for a video: none, its frames carry them).
+    pub pdq: Option<Pdq>,
     /// pHash.
-    pub phash: Hash64,
+    pub phash: Option<Hash64>,
     /// dHash.
-    pub dhash: Hash64,
+    pub dhash: Option<Hash64>,
     /// Whether the bytes were copied into the store.
     pub stored: bool,
+}
+
+/// What a video item adds to [`NewItem`].
+#[derive(Debug, Clone)]
+pub struct NewVideo {
+    /// Facts about the video.
+    pub info: VideoFacts,
+    /// The kept frames, in time order.
+    pub frames: Vec<FrameHash>,
+}
+
+/// Facts about an archived video.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VideoFacts {
+    /// Container (`mp4`, `webm`, `gif`, …).
+    pub container: String,
+    /// Codec (`h264`, `vp9`, …).
+    pub codec: String,
+    /// Backend that decoded it (`openh264`, `ffmpeg`, `image`).
+    pub decoder: String,
+    /// Duration in seconds.
+    pub duration_secs: f64,
+    /// Frames decoded.
+    pub frames_decoded: u64,
+    /// Frames sampled (hashed).
+    pub frames_sampled: u64,
+    /// Frames kept after collapsing repeats.
+    pub frames_kept: u64,
+    /// Decoder warnings (a truncated stream, …), one per line.
+    pub warnings: Option<String>,
+}
+
+/// A stored frame of a video (without its thumbnail).
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredFrame {
+    /// Order among the video's kept frames.
+    pub seq: u32,
+    /// Presentation-order frame number.
+    pub frame_number: u64,
+    /// Start of the span this frame stands for, seconds.
+    pub start_secs: f64,
+    /// End of the span, seconds.
+    pub end_secs: f64,
+    /// PDQ and quality.
+    pub pdq: Pdq,
 }
 
 /// Where and when a copy was seen, as the user tells it.
@@ -130,6 +176,8 @@ pub struct VariantLink {
     pub distance: u32,
     /// How the other item's picture relates to this one's.
     pub relation: Dihedral,
+    /// Which frame or share of a video, when one is involved.
+    pub detail: Option<String>,
 }
 
 /// One item's hashes as the matching index holds them.
@@ -145,6 +193,8 @@ pub struct IndexedHash {
     pub phash: Option<Hash64>,
     /// Its dHash, when known.
     pub dhash: Option<Hash64>,
+    /// For a frame of a video: the time span (seconds) it stands for.
+    pub span: Option<(f64, f64)>,
 }
 
 /// Counts for status lines.
@@ -347,6 +397,33 @@ impl Catalog {
                 quality: clamp_quality(quality),
                 phash,
                 dhash,
+                span: None,
+            });
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT item_id, pdq, pdq_quality, phash, dhash, start_secs, end_secs FROM frame
+             ORDER BY item_id, seq",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                parse_col::<Hash64>(r, 3)?,
+                parse_col::<Hash64>(r, 4)?,
+                r.get::<_, f64>(5)?,
+                r.get::<_, f64>(6)?,
+            ))
+        })?;
+        for row in rows {
+            let (id, hex, quality, phash, dhash, start, end) = row?;
+            out.push(IndexedHash {
+                item: ItemId(id),
+                hash: hex.parse()?,
+                quality: clamp_quality(quality),
+                phash,
+                dhash,
+                span: Some((start, end)),
             });
         }
         Ok(out)
@@ -374,10 +451,10 @@ impl Catalog {
         // A link row (a, b, t) says: a's picture is b's picture under t.
         // Seen from b, a is b under t; seen from a, b is a under t⁻¹.
         let mut stmt = self.conn.prepare_cached(
-            "SELECT l.item_id, i.sha256, l.distance, l.transform, 0 FROM variant_link l
+            "SELECT l.item_id, i.sha256, l.distance, l.transform, 0, l.detail FROM variant_link l
                JOIN item i ON i.id = l.item_id WHERE l.variant_of = ?1
              UNION ALL
-             SELECT l.variant_of, i.sha256, l.distance, l.transform, 1 FROM variant_link l
+             SELECT l.variant_of, i.sha256, l.distance, l.transform, 1, l.detail FROM variant_link l
                JOIN item i ON i.id = l.variant_of WHERE l.item_id = ?1
              ORDER BY 3, 2",
         )?;
@@ -388,11 +465,12 @@ impl Catalog {
                 r.get::<_, i64>(2)?,
                 r.get::<_, String>(3)?,
                 r.get::<_, bool>(4)?,
+                r.get::<_, Option<String>>(5)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (other, sha, distance, transform, invert) = row?;
+            let (other, sha, distance, transform, invert, detail) = row?;
             let t = Dihedral::from_name(&transform).ok_or_else(|| Error::Invalid {
                 what: "stored transform",
                 reason: transform.clone(),
@@ -402,6 +480,7 @@ impl Catalog {
                 sha256: sha.parse()?,
                 distance: u32::try_from(distance).unwrap_or(u32::MAX),
                 relation: if invert { t.inverse() } else { t },
+                detail,
             });
         }
         Ok(out)
@@ -449,6 +528,83 @@ impl Catalog {
     }
 }
 
+impl Catalog {
+    /// The facts of a video item, or `None` for a still image.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn video(&self, item: ItemId) -> Result<Option<VideoFacts>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT container, codec, decoder, duration_secs, frames_decoded, frames_sampled,
+                        frames_kept, warnings FROM video WHERE item_id = ?1",
+            )?
+            .query_row([item.0], |r| {
+                Ok(VideoFacts {
+                    container: r.get(0)?,
+                    codec: r.get(1)?,
+                    decoder: r.get(2)?,
+                    duration_secs: r.get(3)?,
+                    frames_decoded: r.get::<_, i64>(4)?.unsigned_abs(),
+                    frames_sampled: r.get::<_, i64>(5)?.unsigned_abs(),
+                    frames_kept: r.get::<_, i64>(6)?.unsigned_abs(),
+                    warnings: r.get(7)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// The kept frames of a video item, in time order.
+    ///
+    /// # Errors
+    /// SQLite errors or a malformed stored hash.
+    pub fn frames(&self, item: ItemId) -> Result<Vec<StoredFrame>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, frame_number, start_secs, end_secs, pdq, pdq_quality FROM frame
+             WHERE item_id = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([item.0], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, f64>(2)?,
+                r.get::<_, f64>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, i64>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, number, start, end, hex, quality) = row?;
+            out.push(StoredFrame {
+                seq: u32::try_from(seq).unwrap_or(u32::MAX),
+                frame_number: number.unsigned_abs(),
+                start_secs: start,
+                end_secs: end,
+                pdq: Pdq {
+                    hash: hex.parse()?,
+                    quality: clamp_quality(quality),
+                },
+            });
+        }
+        Ok(out)
+    }
+
+    /// The JPEG thumbnail stored for a frame, if any.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn frame_thumbnail(&self, item: ItemId, seq: u32) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT thumb_jpeg FROM frame WHERE item_id = ?1 AND seq = ?2")?
+            .query_row(params![item.0, seq], |r| r.get::<_, Option<Vec<u8>>>(0))
+            .optional()?
+            .flatten())
+    }
+}
+
 /// Looks an item up inside a transaction or on the connection.
 pub(crate) fn item_by_sha(conn: &Connection, sha: &Sha256) -> Result<Option<Item>> {
     let sql = format!("SELECT {ITEM_COLUMNS} FROM item WHERE sha256 = ?1");
@@ -472,10 +628,10 @@ pub(crate) fn insert_item(tx: &Transaction<'_>, item: &NewItem, now: &str) -> Re
         item.width,
         item.height,
         i64::try_from(item.byte_size).unwrap_or(i64::MAX),
-        item.pdq.hash.to_hex(),
-        item.pdq.quality,
-        item.phash.to_string(),
-        item.dhash.to_string(),
+        item.pdq.map(|p| p.hash.to_hex()),
+        item.pdq.map(|p| p.quality),
+        item.phash.map(|h| h.to_string()),
+        item.dhash.map(|h| h.to_string()),
         item.stored,
         now,
     ])?;
@@ -533,20 +689,76 @@ pub(crate) fn insert_sighting(
 }
 
 /// Records that `item`'s picture is `variant_of`'s picture under
-/// `transform`, at PDQ `distance`.
-pub(crate) fn insert_link(
-    tx: &Transaction<'_>,
-    item: ItemId,
-    variant_of: ItemId,
-    distance: u32,
-    transform: Dihedral,
-) -> Result<()> {
+/// `transform`, at PDQ `distance`, with an optional free-text detail
+/// (which frame, which share of a video).
+pub(crate) fn insert_link(tx: &Transaction<'_>, item: ItemId, link: &NewLink) -> Result<()> {
     tx.prepare_cached(
-        "INSERT OR IGNORE INTO variant_link (item_id, variant_of, distance, transform)
-         VALUES (?1, ?2, ?3, ?4)",
+        "INSERT OR IGNORE INTO variant_link (item_id, variant_of, distance, transform, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![item.0, variant_of.0, distance, transform.name()])?;
+    .execute(params![
+        item.0,
+        link.variant_of.0,
+        link.distance,
+        link.transform.name(),
+        link.detail
+    ])?;
     Ok(())
+}
+
+/// Stores a video's facts and kept frames.
+pub(crate) fn insert_video(tx: &Transaction<'_>, item: ItemId, video: &NewVideo) -> Result<()> {
+    let v = &video.info;
+    tx.prepare_cached(
+        "INSERT INTO video (item_id, container, codec, decoder, duration_secs, frames_decoded,
+                            frames_sampled, frames_kept, warnings)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        item.0,
+        v.container,
+        v.codec,
+        v.decoder,
+        v.duration_secs,
+        i64::try_from(v.frames_decoded).unwrap_or(i64::MAX),
+        i64::try_from(v.frames_sampled).unwrap_or(i64::MAX),
+        i64::try_from(v.frames_kept).unwrap_or(i64::MAX),
+        v.warnings,
+    ])?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO frame (item_id, seq, frame_number, start_secs, end_secs, pdq, pdq_quality,
+                            phash, dhash, thumb_jpeg)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for (seq, f) in (0_i64..).zip(&video.frames) {
+        let pdq = f.hashes.pdq.pdq;
+        stmt.execute(params![
+            item.0,
+            seq,
+            i64::try_from(f.frame_number).unwrap_or(i64::MAX),
+            f.start_secs,
+            f.end_secs,
+            pdq.hash.to_hex(),
+            pdq.quality,
+            f.hashes.phashes[0].to_string(),
+            f.hashes.dhashes[0].to_string(),
+            f.thumb_jpeg,
+        ])?;
+    }
+    Ok(())
+}
+
+/// A near-duplicate link to record for a new item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewLink {
+    /// The existing item.
+    pub variant_of: ItemId,
+    /// PDQ distance.
+    pub distance: u32,
+    /// The new item is the existing one under this transform.
+    pub transform: Dihedral,
+    /// Which frame or share of a video, when one is involved.
+    pub detail: Option<String>,
 }
 
 fn clamp_quality(q: i64) -> u8 {

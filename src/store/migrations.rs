@@ -45,6 +45,35 @@ const MIGRATIONS: &[&str] = &[
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
     );",
+    // 2: videos and animations: per-video facts and the sampled frames'
+    // hashes (with the time span each kept frame stands for) and a small
+    // JPEG thumbnail for reports; a free-text detail on variant links
+    // ("frame at 12.0 s", shares and offset between two videos).
+    "CREATE TABLE video (
+        item_id        INTEGER PRIMARY KEY REFERENCES item(id),
+        container      TEXT NOT NULL,
+        codec          TEXT NOT NULL,
+        decoder        TEXT NOT NULL,
+        duration_secs  REAL NOT NULL,
+        frames_decoded INTEGER NOT NULL,
+        frames_sampled INTEGER NOT NULL,
+        frames_kept    INTEGER NOT NULL,
+        warnings       TEXT
+    );
+    CREATE TABLE frame (
+        item_id      INTEGER NOT NULL REFERENCES item(id),
+        seq          INTEGER NOT NULL,
+        frame_number INTEGER NOT NULL,
+        start_secs   REAL NOT NULL,
+        end_secs     REAL NOT NULL,
+        pdq          TEXT NOT NULL CHECK (length(pdq) = 64),
+        pdq_quality  INTEGER NOT NULL,
+        phash        TEXT,
+        dhash        TEXT,
+        thumb_jpeg   BLOB,
+        PRIMARY KEY (item_id, seq)
+    );
+    ALTER TABLE variant_link ADD COLUMN detail TEXT;",
 ];
 
 /// Brings the schema up to date inside one exclusive transaction.

@@ -14,12 +14,12 @@ pub mod objects;
 use std::path::{Path, PathBuf};
 
 pub use catalog::{
-    Catalog, Counts, IndexedHash, Item, ItemId, NewItem, NewSighting, Sighting, VariantLink,
+    Catalog, Counts, IndexedHash, Item, ItemId, NewItem, NewLink, NewSighting, NewVideo, Sighting,
+    StoredFrame, VariantLink, VideoFacts,
 };
 pub use objects::ObjectStore;
 
 use crate::error::{Error, Result};
-use crate::hash::Dihedral;
 
 /// File name of the catalog inside the archive directory.
 pub const CATALOG_FILE: &str = "catalog.sqlite";
@@ -44,9 +44,10 @@ pub struct Record<'a> {
     pub bytes: Option<&'a [u8]>,
     /// Where and when it was seen.
     pub sighting: NewSighting,
-    /// Existing items this one is a near duplicate of:
-    /// (item, PDQ distance, transform that maps the new picture onto it).
-    pub links: Vec<(ItemId, u32, Dihedral)>,
+    /// Existing items this one is a near duplicate of.
+    pub links: Vec<NewLink>,
+    /// For a video: its facts and kept frames.
+    pub video: Option<NewVideo>,
 }
 
 /// What recording a file did.
@@ -152,8 +153,11 @@ impl Archive {
                 };
                 let id = catalog::insert_item(&tx, &item, &now)?;
                 catalog::insert_sighting(&tx, id, &rec.sighting, &now)?;
-                for &(other, distance, transform) in &rec.links {
-                    catalog::insert_link(&tx, id, other, distance, transform)?;
+                if let Some(video) = &rec.video {
+                    catalog::insert_video(&tx, id, video)?;
+                }
+                for link in &rec.links {
+                    catalog::insert_link(&tx, id, link)?;
                 }
                 Recorded::NewItem(id)
             }

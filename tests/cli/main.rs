@@ -5,3 +5,4 @@
 mod archive_check;
 mod broken;
 mod util;
+mod video;

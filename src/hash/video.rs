@@ -1,0 +1,132 @@
+//! Video fingerprints: the sampled frames of a video hashed one by one,
+//! with runs of near-identical consecutive frames collapsed into one kept
+//! frame (as vPDQ does), so a static shot costs one stored frame. Each
+//! kept frame remembers the time span it stands for and carries a small
+//! JPEG thumbnail for reports.
+
+use image::DynamicImage;
+use image::codecs::jpeg::JpegEncoder;
+use serde::Serialize;
+
+use crate::decode::video::Frame;
+use crate::hash::{Perceptual, perceptual};
+
+/// Consecutive sampled frames whose PDQ hashes are this close (of 256
+/// bits) are one kept frame.
+pub const COLLAPSE_DISTANCE: u32 = 12;
+/// Long side of the stored frame thumbnails, in pixels.
+pub const THUMB_SIDE: u32 = 160;
+
+/// One kept frame.
+#[derive(Debug, Clone, Serialize)]
+pub struct FrameHash {
+    /// Presentation-order number of the first frame of the run.
+    pub frame_number: u64,
+    /// Time of the first frame of the run, seconds.
+    pub start_secs: f64,
+    /// Time at which the next kept frame starts (or the video ends).
+    pub end_secs: f64,
+    /// Hashes of the first frame of the run, in all orientations.
+    #[serde(skip)]
+    pub hashes: Perceptual,
+    /// JPEG thumbnail, at most [`THUMB_SIDE`] pixels on its long side.
+    #[serde(skip)]
+    pub thumb_jpeg: Vec<u8>,
+}
+
+/// Collects decoded frames into kept frames.
+#[derive(Debug, Default)]
+pub struct FrameCollector {
+    frames: Vec<FrameHash>,
+    sampled: u64,
+}
+
+impl FrameCollector {
+    /// An empty collector.
+    pub fn new() -> FrameCollector {
+        FrameCollector::default()
+    }
+
+    /// Hashes one sampled frame; keeps it unless it repeats the last kept
+    /// frame (a scene change is always kept).
+    pub fn push(&mut self, frame: Frame) {
+        self.sampled += 1;
+        let img = DynamicImage::ImageRgb8(frame.image);
+        let hashes = perceptual(&img);
+        if let Some(last) = self.frames.last_mut() {
+            let d = last.hashes.pdq.pdq.hash.distance(&hashes.pdq.pdq.hash);
+            if d <= COLLAPSE_DISTANCE && !frame.scene_change {
+                return;
+            }
+            last.end_secs = frame.timestamp_secs;
+        }
+        self.frames.push(FrameHash {
+            frame_number: frame.index,
+            start_secs: frame.timestamp_secs,
+            end_secs: frame.timestamp_secs,
+            hashes,
+            thumb_jpeg: thumbnail_jpeg(&img),
+        });
+    }
+
+    /// Frames sampled so far.
+    pub fn sampled(&self) -> u64 {
+        self.sampled
+    }
+
+    /// The kept frames; the last one's span runs to `duration_secs`.
+    pub fn finish(mut self, duration_secs: f64) -> Vec<FrameHash> {
+        if let Some(last) = self.frames.last_mut() {
+            last.end_secs = last.end_secs.max(duration_secs);
+        }
+        self.frames
+    }
+}
+
+/// A small JPEG of a picture for reports (empty if encoding fails).
+pub fn thumbnail_jpeg(img: &DynamicImage) -> Vec<u8> {
+    let small = img.thumbnail(THUMB_SIDE, THUMB_SIDE).to_rgb8();
+    let mut out = Vec::new();
+    let mut enc = JpegEncoder::new_with_quality(&mut out, 75);
+    if enc.encode_image(&small).is_err() {
+        out.clear();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{Rgb, RgbImage};
+
+    fn frame(index: u64, t: f64, seed: u32, scene_change: bool) -> Frame {
+        let image = RgbImage::from_fn(64, 48, |x, y| {
+            let v = ((x * seed + y * (seed + 3)) % 251) as u8;
+            Rgb([v, v.wrapping_mul(3), 255 - v])
+        });
+        Frame {
+            index,
+            timestamp_secs: t,
+            scene_change,
+            image,
+        }
+    }
+
+    #[test]
+    fn static_runs_collapse_and_spans_cover_the_video() {
+        let mut c = FrameCollector::new();
+        c.push(frame(0, 0.0, 7, false));
+        c.push(frame(25, 1.0, 7, false));
+        c.push(frame(50, 2.0, 7, false));
+        c.push(frame(75, 3.0, 11, false));
+        c.push(frame(100, 4.0, 11, true));
+        assert_eq!(c.sampled(), 5);
+        let kept = c.finish(5.0);
+        let spans: Vec<_> = kept
+            .iter()
+            .map(|f| (f.frame_number, f.start_secs, f.end_secs))
+            .collect();
+        assert_eq!(spans, vec![(0, 0.0, 3.0), (75, 3.0, 4.0), (100, 4.0, 5.0)]);
+        assert!(kept.iter().all(|f| f.thumb_jpeg.starts_with(&[0xff, 0xd8])));
+    }
+}
