@@ -686,14 +686,20 @@ fn find_for_video(
     type Hit = (f64, Option<(f64, f64)>, u32, Dihedral);
     let mut hits: BTreeMap<ItemId, Vec<Hit>> = BTreeMap::new();
     for f in &trusted {
-        let h = &f.hashes.pdq;
-        for c in matching::find_matches(&h.dihedrals, h.pdq.quality, index, thresholds) {
-            if c.low_quality || already.iter().any(|x| x.item.id == c.item) {
-                continue;
+        // The frame inside any border, and the whole frame when it differs.
+        for h in std::iter::once(&f.hashes).chain(&f.whole) {
+            let h = &h.pdq;
+            for c in matching::find_matches(&h.dihedrals, h.pdq.quality, index, thresholds) {
+                if c.low_quality || already.iter().any(|x| x.item.id == c.item) {
+                    continue;
+                }
+                hits.entry(c.item).or_default().push((
+                    f.start_secs,
+                    c.span,
+                    c.distance,
+                    c.relation,
+                ));
             }
-            hits.entry(c.item)
-                .or_default()
-                .push((f.start_secs, c.span, c.distance, c.relation));
         }
     }
     let mut out = Vec::new();

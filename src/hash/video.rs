@@ -3,11 +3,18 @@
 //! frame (as vPDQ does), so a static shot costs one stored frame. Each
 //! kept frame remembers the time span it stands for and carries a small
 //! JPEG thumbnail for reports.
+//!
+//! A frame inside a uniform border (letterbox or pillarbox bars, a frame
+//! added by a re-upload) is hashed without it: the stored hash is of the
+//! picture inside the bars, so a re-upload that adds or removes bars
+//! still matches. The hash of the whole frame is kept too, for matching a
+//! query only.
 
 use image::DynamicImage;
 use image::codecs::jpeg::JpegEncoder;
 use serde::Serialize;
 
+use crate::decode::trim::content_rect;
 use crate::decode::video::Frame;
 use crate::hash::{Perceptual, perceptual};
 
@@ -26,9 +33,13 @@ pub struct FrameHash {
     pub start_secs: f64,
     /// Time at which the next kept frame starts (or the video ends).
     pub end_secs: f64,
-    /// Hashes of the first frame of the run, in all orientations.
+    /// Hashes of the first frame of the run, in all orientations, of the
+    /// picture inside any uniform border.
     #[serde(skip)]
     pub hashes: Perceptual,
+    /// Hashes of the whole frame, when a border was removed for `hashes`.
+    #[serde(skip)]
+    pub whole: Option<Perceptual>,
     /// JPEG thumbnail, at most [`THUMB_SIDE`] pixels on its long side.
     #[serde(skip)]
     pub thumb_jpeg: Vec<u8>,
@@ -52,7 +63,13 @@ impl FrameCollector {
     pub fn push(&mut self, frame: Frame) {
         self.sampled += 1;
         let img = DynamicImage::ImageRgb8(frame.image);
-        let hashes = perceptual(&img);
+        let (hashes, whole) = match content_rect(&img) {
+            Some(r) => (
+                perceptual(&img.crop_imm(r.x, r.y, r.width, r.height)),
+                Some(perceptual(&img)),
+            ),
+            None => (perceptual(&img), None),
+        };
         if let Some(last) = self.frames.last_mut() {
             let d = last.hashes.pdq.pdq.hash.distance(&hashes.pdq.pdq.hash);
             if d <= COLLAPSE_DISTANCE && !frame.scene_change {
@@ -65,6 +82,7 @@ impl FrameCollector {
             start_secs: frame.timestamp_secs,
             end_secs: frame.timestamp_secs,
             hashes,
+            whole,
             thumb_jpeg: thumbnail_jpeg(&img),
         });
     }
@@ -128,5 +146,25 @@ mod tests {
             .collect();
         assert_eq!(spans, vec![(0, 0.0, 3.0), (75, 3.0, 4.0), (100, 4.0, 5.0)]);
         assert!(kept.iter().all(|f| f.thumb_jpeg.starts_with(&[0xff, 0xd8])));
+        assert!(kept.iter().all(|f| f.whole.is_none()));
+    }
+
+    #[test]
+    fn bars_are_removed_before_hashing() {
+        let plain = frame(0, 0.0, 7, false);
+        let mut barred = RgbImage::from_pixel(64 + 40, 48, Rgb([0, 0, 0]));
+        image::imageops::overlay(&mut barred, &plain.image, 20, 0);
+        let mut a = FrameCollector::new();
+        a.push(plain);
+        let mut b = FrameCollector::new();
+        b.push(Frame {
+            index: 0,
+            timestamp_secs: 0.0,
+            scene_change: false,
+            image: barred,
+        });
+        let (a, b) = (a.finish(1.0), b.finish(1.0));
+        assert_eq!(a[0].hashes.pdq.pdq.hash, b[0].hashes.pdq.pdq.hash);
+        assert!(b[0].whole.is_some());
     }
 }

@@ -260,3 +260,49 @@ fn video_limits_refuse_long_videos() {
     );
     assert_eq!(t.object_count(), 0);
 }
+
+#[test]
+fn vpdq_sample_variants_with_bars_match_the_original() {
+    let Some(shared) = crate::util::shared() else {
+        println!("SKIPPED: ../shared/pdq-reference not found (set FIRSTSEEN_SHARED to run)");
+        return;
+    };
+    let dir = shared.join("pdq-reference/ThreatExchange/tmk/sample-videos");
+    let t = TestArchive::new();
+    let original = dir.join("pattern-hd-no-bar.mp4");
+    t.json(
+        [
+            "archive".as_ref(),
+            original.as_os_str(),
+            dir.join("doorknob-hd-no-bar.mp4").as_os_str(),
+        ],
+        0,
+    );
+    // Greyscale, re-framed to SD with black pillarbox bars, with or
+    // without a small logo in the bar: every sampled frame is found.
+    for (name, code) in [
+        ("pattern-sd-grey-bar.mp4", 0),
+        ("pattern-sd-with-small-logo-bar.mp4", 0),
+        // A large logo covers too much of the picture for PDQ.
+        ("pattern-sd-with-large-logo-bar.mp4", 1),
+    ] {
+        let v = t.json(["check".as_ref(), dir.join(name).as_os_str()], code);
+        let m = &v["files"][0]["matches"];
+        println!("{name}: {}", m[0]["overlap"]);
+        if code == 0 {
+            assert_eq!(
+                m[0]["item"]["sha256"],
+                sha256_of(&original).as_str(),
+                "{v:#}"
+            );
+            assert!(
+                m[0]["overlap"]["query_share"].as_f64().unwrap() >= 0.9,
+                "{v:#}"
+            );
+            assert!(
+                m[0]["overlap"]["archived_share"].as_f64().unwrap() >= 0.9,
+                "{v:#}"
+            );
+        }
+    }
+}
