@@ -371,6 +371,7 @@ fn hanging_ffmpeg_is_killed() {
             "--nocapture",
         ])
         .env("FIRSTSEEN_FFMPEG", &fake)
+        .env("PATH", "/usr/bin:/bin")
         .output()
         .unwrap();
     let _ = std::fs::remove_dir_all(&dir);

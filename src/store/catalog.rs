@@ -376,8 +376,13 @@ impl Catalog {
     /// # Errors
     /// SQLite errors or a malformed stored hash.
     pub fn pdq_hashes(&self) -> Result<Vec<IndexedHash>> {
+        // Photos by their own hash, videos by their kept frames' hashes.
         let mut stmt = self.conn.prepare(
-            "SELECT id, pdq, pdq_quality, phash, dhash FROM item WHERE pdq IS NOT NULL ORDER BY id",
+            "SELECT id, pdq, pdq_quality, phash, dhash, NULL, NULL FROM item
+               WHERE pdq IS NOT NULL
+             UNION ALL
+             SELECT item_id, pdq, pdq_quality, phash, dhash, start_secs, end_secs FROM frame
+             ORDER BY 1, 6",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
@@ -386,35 +391,11 @@ impl Catalog {
                 r.get::<_, i64>(2)?,
                 parse_col::<Hash64>(r, 3)?,
                 parse_col::<Hash64>(r, 4)?,
+                r.get::<_, Option<f64>>(5)?,
+                r.get::<_, Option<f64>>(6)?,
             ))
         })?;
         let mut out = Vec::new();
-        for row in rows {
-            let (id, hex, quality, phash, dhash) = row?;
-            out.push(IndexedHash {
-                item: ItemId(id),
-                hash: hex.parse()?,
-                quality: clamp_quality(quality),
-                phash,
-                dhash,
-                span: None,
-            });
-        }
-        let mut stmt = self.conn.prepare(
-            "SELECT item_id, pdq, pdq_quality, phash, dhash, start_secs, end_secs FROM frame
-             ORDER BY item_id, seq",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                parse_col::<Hash64>(r, 3)?,
-                parse_col::<Hash64>(r, 4)?,
-                r.get::<_, f64>(5)?,
-                r.get::<_, f64>(6)?,
-            ))
-        })?;
         for row in rows {
             let (id, hex, quality, phash, dhash, start, end) = row?;
             out.push(IndexedHash {
@@ -423,7 +404,7 @@ impl Catalog {
                 quality: clamp_quality(quality),
                 phash,
                 dhash,
-                span: Some((start, end)),
+                span: start.zip(end),
             });
         }
         Ok(out)

@@ -519,16 +519,7 @@ impl Thumb {
     }
 }
 
-/// Turns a caught panic into a message.
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "unknown panic".to_string()
-    }
-}
+use super::panic_message;
 
 /// Collects warnings, keeping the first few of each kind and counting the
 /// rest, so a badly damaged stream does not produce thousands of lines.
