@@ -797,3 +797,43 @@ fn sighting_from_row(r: &Row<'_>) -> rusqlite::Result<Sighting> {
         note: r.get(7)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(sha: &str) -> NewItem {
+        NewItem {
+            sha256: sha.parse().unwrap(),
+            media_type: "image".into(),
+            format: "png".into(),
+            width: 1,
+            height: 1,
+            byte_size: 1,
+            pdq: None,
+            phash: None,
+            dhash: None,
+            stored: false,
+        }
+    }
+
+    #[test]
+    fn resolve_full_prefix_ambiguous_and_unknown() {
+        let mut c = Catalog::open_in_memory().unwrap();
+        let a = format!("abcd00{}", "0".repeat(58));
+        let b = format!("abcd11{}", "1".repeat(58));
+        let tx = c.begin().unwrap();
+        insert_item(&tx, &item(&a), "2026-01-01T00:00:00Z").unwrap();
+        insert_item(&tx, &item(&b), "2026-01-01T00:00:00Z").unwrap();
+        tx.commit().unwrap();
+        assert_eq!(c.resolve(&a).unwrap().sha256.to_hex(), a);
+        assert_eq!(c.resolve("ABCD0").unwrap().sha256.to_hex(), a);
+        assert!(matches!(
+            c.resolve("abcd"),
+            Err(Error::AmbiguousItem { count: 2, .. })
+        ));
+        assert!(matches!(c.resolve("abce"), Err(Error::UnknownItem(_))));
+        assert!(matches!(c.resolve("abc"), Err(Error::Invalid { .. })));
+        assert!(matches!(c.resolve("abcz"), Err(Error::Invalid { .. })));
+    }
+}

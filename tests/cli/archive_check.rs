@@ -330,3 +330,62 @@ fn bordered_and_cropped_copies() {
         0
     );
 }
+
+#[test]
+fn no_copy_keeps_hashes_only_and_env_names_the_archive() {
+    let t = TestArchive::new();
+    let rocket = sample("skimage-rocket.jpg");
+    // The archive named by FIRSTSEEN_ARCHIVE instead of --archive.
+    let mut cmd = assert_cmd::Command::cargo_bin("firstseen").unwrap();
+    cmd.env("FIRSTSEEN_ARCHIVE", t.dir())
+        .args(["archive", "--no-copy", "--json", rocket.to_str().unwrap()])
+        .assert()
+        .code(0);
+    assert_eq!(t.object_count(), 0);
+    let shown = t.json(["show", &sha256_of(&rocket)], 0);
+    assert_eq!(shown["item"]["stored"], false);
+    assert!(shown["object"].is_null());
+    // Archived again with copying: the bytes are now kept.
+    t.json(["archive".as_ref(), rocket.as_os_str()], 0);
+    assert_eq!(t.object_count(), 1);
+    let shown = t.json(["show", &sha256_of(&rocket)], 0);
+    assert_eq!(shown["item"]["stored"], true);
+}
+
+#[test]
+fn interrupted_batch_leaves_a_consistent_archive() {
+    let Some(shared) = crate::util::shared() else {
+        println!("SKIPPED: ../shared/corpus/photos not found (set FIRSTSEEN_SHARED to run)");
+        return;
+    };
+    let t = TestArchive::new();
+    let bin = assert_cmd::cargo::cargo_bin("firstseen");
+    let mut child = std::process::Command::new(bin)
+        .arg("--archive")
+        .arg(t.dir())
+        .arg("archive")
+        .arg(shared.join("corpus/photos"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    let code = out.status.code();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        code == Some(130) || code == Some(0),
+        "exit {code:?}, stderr: {stderr}"
+    );
+    if code == Some(130) {
+        assert!(stderr.contains("interrupted"), "{stderr}");
+    }
+    // Whatever was reached is whole: one object per item, no temp files.
+    let items = t.json(["log"], 0)["sightings"].as_array().unwrap().len();
+    assert_eq!(t.object_count(), items);
+    assert_eq!(std::fs::read_dir(t.dir().join("tmp")).unwrap().count(), 0);
+    println!("interrupted after {items} of 31 photos (exit {code:?})");
+}
