@@ -360,7 +360,7 @@ fn interrupted_batch_leaves_a_consistent_archive() {
     };
     let t = TestArchive::new();
     let bin = assert_cmd::cargo::cargo_bin("firstseen");
-    let mut child = std::process::Command::new(bin)
+    let child = std::process::Command::new(bin)
         .arg("--archive")
         .arg(t.dir())
         .arg("archive")
