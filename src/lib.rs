@@ -14,6 +14,7 @@
 pub mod decode;
 pub mod error;
 pub mod hash;
+pub mod manifest;
 pub mod matching;
 pub mod pipeline;
 pub mod store;

@@ -17,11 +17,12 @@ use crate::decode::trim::{self, Rect};
 use crate::decode::{self, Limits, video};
 use crate::error::{Error, Result};
 use crate::hash::video::{FrameCollector, FrameHash};
-use crate::hash::{self, Dihedral, Fingerprint, Perceptual, Sha256};
+use crate::hash::{self, Dihedral, Fingerprint, Hash256, PdqWithDihedrals, Perceptual, Sha256};
 use crate::matching::{self, CORROBORATING_DISTANCE, Index, Thresholds};
+use crate::store::exchange::ListedHash;
 use crate::store::{
-    Archive, IndexedHash, Item, ItemId, NewItem, NewLink, NewSighting, NewVideo, Record, Recorded,
-    Sighting, VideoFacts,
+    Archive, Catalog, IndexedHash, Item, ItemId, NewItem, NewLink, NewSighting, NewVideo, Record,
+    Recorded, Sighting, VideoFacts,
 };
 
 /// Progress reporting, implemented by the command-line front end.
@@ -551,9 +552,23 @@ pub fn find_all(
     a: &Analysis,
     thresholds: &Thresholds,
 ) -> Result<Vec<Found>> {
+    find_in(&archive.catalog, index, a, thresholds)
+}
+
+/// [`find_all`] against a catalog alone (an archive's, or one built in
+/// memory from a manifest).
+///
+/// # Errors
+/// Catalog errors.
+pub fn find_in(
+    catalog: &Catalog,
+    index: &Index,
+    a: &Analysis,
+    thresholds: &Thresholds,
+) -> Result<Vec<Found>> {
     let fp = &a.fingerprint;
     let mut found: Vec<Found> = Vec::new();
-    if let Some(item) = archive.catalog.item_by_sha(&fp.sha256)? {
+    if let Some(item) = catalog.item_by_sha(&fp.sha256)? {
         found.push(Found {
             item,
             distance: 0,
@@ -567,7 +582,7 @@ pub fn find_all(
         });
     }
     if let Some(v) = &a.video {
-        let mut rest = find_for_video(archive, index, v, thresholds, &found)?;
+        let mut rest = find_for_video(catalog, index, v, thresholds, &found)?;
         found.append(&mut rest);
         return Ok(found);
     }
@@ -576,7 +591,7 @@ pub fn find_all(
     for probe in &a.probes {
         let h = &probe.hashes;
         for c in matching::find_matches(&h.pdq.dihedrals, h.pdq.pdq.quality, index, thresholds) {
-            let item = archive.catalog.item(c.item)?;
+            let item = catalog.item(c.item)?;
             if seen(&found, &item.sha256) {
                 continue;
             }
@@ -632,7 +647,7 @@ pub fn find_all(
         let h = &probe.hashes;
         let exclude: Vec<_> = found.iter().chain(&similar).map(|f| f.item.id).collect();
         for s in matching::find_similar(&h.phashes, &h.dhashes, index, &exclude) {
-            let item = archive.catalog.item(s.item)?;
+            let item = catalog.item(s.item)?;
             let distance = item.pdq.map_or(u32::MAX, |p| {
                 h.pdq.dihedrals[s.relation.inverse() as usize].distance(&p.hash)
             });
@@ -670,7 +685,7 @@ fn span_start(f: &FrameMatch) -> f64 {
 /// both ways and the time offset, as vPDQ compares videos). Frames of
 /// quality below the trusted minimum (black or flat frames) take no part.
 fn find_for_video(
-    archive: &Archive,
+    catalog: &Catalog,
     index: &Index,
     v: &VideoAnalysis,
     thresholds: &Thresholds,
@@ -704,7 +719,7 @@ fn find_for_video(
     }
     let mut out = Vec::new();
     for (id, hits) in hits {
-        let item = archive.catalog.item(id)?;
+        let item = catalog.item(id)?;
         let best =
             hits.iter()
                 .min_by_key(|h| h.2)
@@ -735,8 +750,7 @@ fn find_for_video(
                 .total_cmp(&b.query_secs.unwrap_or(0.0))
         });
         let overlap = if item.media_type == "video" {
-            let archived_trusted = archive
-                .catalog
+            let archived_trusted = catalog
                 .frames(id)?
                 .iter()
                 .filter(|f| f.pdq.quality >= thresholds.min_quality)
@@ -866,6 +880,8 @@ pub enum CheckOutcome {
         pdq: hash::Pdq,
         /// Matches, exact first, then by distance.
         matches: Vec<MatchReport>,
+        /// Matches to hashes of imported hash lists, closest first.
+        listed: Vec<ListedMatch>,
         /// Problems that did not stop the check (a truncated video).
         warnings: Vec<String>,
     },
@@ -903,10 +919,29 @@ pub fn check(
     stop: &AtomicBool,
     report: &mut dyn FnMut(&CheckOutcome),
 ) -> Result<CheckSummary> {
-    let index = Index::new(archive.catalog.pdq_hashes()?);
+    check_catalog(&archive.catalog, files, opts, progress, stop, report)
+}
+
+/// [`check`] against a catalog alone: an archive's, or one built in
+/// memory from a manifest (`check --manifest`), which has no object
+/// store.
+///
+/// # Errors
+/// Only catalog-wide failures; per-file failures go through `report`.
+pub fn check_catalog(
+    catalog: &Catalog,
+    files: &[PathBuf],
+    opts: &Options,
+    progress: &dyn Progress,
+    stop: &AtomicBool,
+    report: &mut dyn FnMut(&CheckOutcome),
+) -> Result<CheckSummary> {
+    let index = Index::new(catalog.pdq_hashes()?);
+    let listed = ListedIndex::new(catalog)?;
     let mut summary = CheckSummary::default();
     let completed = analyze_all(files, &opts.limits, progress, stop, &mut |r| {
-        let outcome = match r.and_then(|a| check_one(archive, &index, a, &opts.thresholds)) {
+        let outcome = match r.and_then(|a| check_one(catalog, &index, &listed, a, &opts.thresholds))
+        {
             Ok(o) => o,
             Err(e) => CheckOutcome::Failed {
                 path: error_path(&e).unwrap_or_default(),
@@ -914,7 +949,9 @@ pub fn check(
             },
         };
         match &outcome {
-            CheckOutcome::Checked { matches, .. } if matches.is_empty() => summary.unknown += 1,
+            CheckOutcome::Checked {
+                matches, listed, ..
+            } if matches.is_empty() && listed.is_empty() => summary.unknown += 1,
             CheckOutcome::Checked { .. } => summary.known += 1,
             CheckOutcome::Failed { .. } => summary.failed += 1,
         }
@@ -926,13 +963,15 @@ pub fn check(
 }
 
 fn check_one(
-    archive: &Archive,
+    catalog: &Catalog,
     index: &Index,
+    listed: &ListedIndex,
     a: Analysis,
     thresholds: &Thresholds,
 ) -> Result<CheckOutcome> {
+    let listed_matches = listed.find(catalog, &a, thresholds)?;
     let mut matches = Vec::new();
-    for f in find_all(archive, index, &a, thresholds)? {
+    for f in find_in(catalog, index, &a, thresholds)? {
         let kind = match f.evidence {
             Evidence::Sha256 => MatchKind::Exact,
             Evidence::PhashDhash => MatchKind::Possible,
@@ -941,7 +980,7 @@ fn check_one(
             _ if f.relation == Dihedral::Original => MatchKind::NearDuplicate,
             _ => MatchKind::MirroredOrRotated,
         };
-        let sightings = archive.catalog.sightings(f.item.id)?;
+        let sightings = catalog.sightings(f.item.id)?;
         matches.push(MatchReport {
             kind,
             distance: f.distance,
@@ -963,6 +1002,125 @@ fn check_one(
         sha256: a.fingerprint.sha256,
         pdq: a.fingerprint.pdq,
         matches,
+        listed: listed_matches,
         warnings: a.warnings,
     })
+}
+
+/// A match of a checked file against a hash from an imported hash list
+/// (`import --hash-list`): there is no file behind it, only the list's
+/// name and the hash.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListedMatch {
+    /// Always `listed`.
+    pub kind: &'static str,
+    /// The list's name (its `--source`).
+    pub list: String,
+    /// The listed PDQ hash.
+    pub pdq: Hash256,
+    /// Its quality, when the list gave one.
+    pub quality: Option<u8>,
+    /// PDQ Hamming distance in the best orientation.
+    pub distance: u32,
+    /// How the checked file relates to the listed picture.
+    pub relation: Dihedral,
+    /// Plain-English form of `relation`.
+    pub relation_text: &'static str,
+    /// For a video: the time of the best-matching frame, seconds.
+    pub query_secs: Option<f64>,
+    /// The file the list was imported from.
+    pub file_name: Option<String>,
+    /// When the list was imported.
+    pub imported_at: String,
+}
+
+/// The hashes of every imported hash list, apart from the items' index
+/// (in its entries the `item` slot holds a position in `hashes`, not an
+/// item).
+struct ListedIndex {
+    hashes: Vec<ListedHash>,
+    index: Index,
+}
+
+impl ListedIndex {
+    fn new(catalog: &Catalog) -> Result<ListedIndex> {
+        let hashes = catalog.listed_hashes()?;
+        let index = Index::new(
+            (0_i64..)
+                .zip(&hashes)
+                .map(|(i, h)| IndexedHash {
+                    item: ItemId(i),
+                    hash: h.hash,
+                    // A list without qualities vouches for its hashes.
+                    quality: h.quality.unwrap_or(100),
+                    phash: None,
+                    dhash: None,
+                    span: None,
+                })
+                .collect(),
+        );
+        Ok(ListedIndex { hashes, index })
+    }
+
+    /// Listed hashes within the threshold of the file (each probe of a
+    /// photo; each trusted frame of a video), closest first. A match
+    /// involving a low-quality hash is left out: a list gives no pHash or
+    /// dHash to corroborate it.
+    fn find(
+        &self,
+        catalog: &Catalog,
+        a: &Analysis,
+        thresholds: &Thresholds,
+    ) -> Result<Vec<ListedMatch>> {
+        if self.index.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut queries: Vec<(&PdqWithDihedrals, Option<f64>)> = Vec::new();
+        match &a.video {
+            None => queries.extend(a.probes.iter().map(|p| (&p.hashes.pdq, None))),
+            Some(v) => {
+                for f in &v.frames {
+                    for h in std::iter::once(&f.hashes).chain(&f.whole) {
+                        queries.push((&h.pdq, Some(f.start_secs)));
+                    }
+                }
+            }
+        }
+        let mut best: std::collections::BTreeMap<i64, (u32, Dihedral, Option<f64>)> =
+            std::collections::BTreeMap::new();
+        for (q, secs) in queries {
+            for c in matching::find_matches(&q.dihedrals, q.pdq.quality, &self.index, thresholds) {
+                if c.low_quality {
+                    continue;
+                }
+                let e = best
+                    .entry(c.item.0)
+                    .or_insert((c.distance, c.relation, secs));
+                if c.distance < e.0 {
+                    *e = (c.distance, c.relation, secs);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (i, (distance, relation, query_secs)) in best {
+            let Some(h) = usize::try_from(i).ok().and_then(|i| self.hashes.get(i)) else {
+                continue;
+            };
+            let record = catalog.import_record(h.import)?;
+            out.push(ListedMatch {
+                kind: "listed",
+                list: h.list.clone(),
+                pdq: h.hash,
+                quality: h.quality,
+                distance,
+                relation,
+                relation_text: relation.describe(),
+                query_secs,
+                file_name: record.as_ref().and_then(|r| r.file_name.clone()),
+                imported_at: record.map(|r| r.imported_at).unwrap_or_default(),
+            });
+        }
+        out.sort_by(|a, b| (a.distance, &a.list, a.pdq.0).cmp(&(b.distance, &b.list, b.pdq.0)));
+        Ok(out)
+    }
 }

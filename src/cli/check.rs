@@ -2,9 +2,14 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context as _;
 use firstseen::hash::Dihedral;
+use firstseen::manifest;
 use firstseen::matching::{DEFAULT_MAX_DISTANCE, Thresholds};
-use firstseen::pipeline::{self, CheckOutcome, Evidence, MatchKind, MatchReport, Options};
+use firstseen::pipeline::{
+    self, CheckOutcome, Evidence, ListedMatch, MatchKind, MatchReport, Options,
+};
+use firstseen::store::Catalog;
 use firstseen::walk;
 use serde_json::json;
 
@@ -32,10 +37,42 @@ pub struct Args {
     /// Also take hidden files in folders.
     #[arg(long)]
     hidden: bool,
+
+    /// Match against this manifest (from `firstseen export`) instead of
+    /// an archive: no archive is needed or touched.
+    #[arg(long, value_name = "M.jsonl")]
+    manifest: Option<PathBuf>,
+}
+
+/// An in-memory catalog holding a manifest's items and sightings.
+fn catalog_from_manifest(path: &std::path::Path) -> anyhow::Result<Catalog> {
+    let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut catalog = Catalog::open_in_memory()?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let outcome = manifest::import(
+        &mut catalog,
+        std::io::BufReader::with_capacity(1 << 16, f),
+        &name,
+    )
+    .with_context(|| format!("manifest {}", path.display()))?;
+    for w in &outcome.warnings {
+        eprintln!("firstseen: warning: {}: {w}", path.display());
+    }
+    Ok(catalog)
 }
 
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
-    let archive = ctx.open_archive()?;
+    let archive;
+    let catalog = match &args.manifest {
+        Some(m) => catalog_from_manifest(m)?,
+        None => {
+            archive = ctx.open_archive()?;
+            archive.catalog
+        }
+    };
     let inputs = walk::collect(&args.files, args.hidden);
     for e in &inputs.errors {
         eprintln!("firstseen: {e}");
@@ -49,12 +86,13 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
     };
     let bar = Bar::new("checking");
     let mut outcomes = Vec::new();
-    let mut summary = pipeline::check(&archive, &inputs.files, &opts, &bar, &ctx.stop, &mut |o| {
-        bar.suspend(|| print_outcome(o, ctx.json));
-        if ctx.json {
-            outcomes.push(serde_json::to_value(o).unwrap_or_default());
-        }
-    })?;
+    let mut summary =
+        pipeline::check_catalog(&catalog, &inputs.files, &opts, &bar, &ctx.stop, &mut |o| {
+            bar.suspend(|| print_outcome(o, ctx.json));
+            if ctx.json {
+                outcomes.push(serde_json::to_value(o).unwrap_or_default());
+            }
+        })?;
     summary.failed += inputs.errors.len() as u64;
     if ctx.json {
         print_json(&json!({
@@ -80,12 +118,13 @@ fn print_outcome(o: &CheckOutcome, json: bool) {
             path,
             pdq,
             matches,
+            listed,
             warnings,
             ..
         } => {
             print_warnings(path, warnings);
             let name = clean(&path.display().to_string());
-            if matches.is_empty() {
+            if matches.is_empty() && listed.is_empty() {
                 outln!(
                     "{name}: not found (PDQ quality {}{})",
                     pdq.quality,
@@ -97,9 +136,12 @@ fn print_outcome(o: &CheckOutcome, json: bool) {
                 );
                 return;
             }
-            outln!("{name}: KNOWN — {} match(es)", matches.len());
+            outln!("{name}: KNOWN — {} match(es)", matches.len() + listed.len());
             for m in matches {
                 print_match(m);
+            }
+            for l in listed {
+                print_listed(l);
             }
         }
     }
@@ -198,6 +240,32 @@ fn frame_list(m: &MatchReport) -> String {
         parts.push(format!("and {} more", m.frames.len() - SHOWN));
     }
     parts.join("; ")
+}
+
+fn print_listed(l: &ListedMatch) {
+    let turned = if l.relation == Dihedral::Original {
+        String::new()
+    } else {
+        format!(", {}", l.relation_text)
+    };
+    let at = l
+        .query_secs
+        .map(|s| format!(", frame at {s:.1} s"))
+        .unwrap_or_default();
+    outln!(
+        "  listed in hash list \"{}\"{turned}{at}, PDQ distance {}: {}",
+        clean(&l.list),
+        l.distance,
+        short(&l.pdq)
+    );
+    outln!(
+        "    imported {}{}",
+        l.imported_at,
+        l.file_name
+            .as_deref()
+            .map(|f| format!(" from {}", clean(f)))
+            .unwrap_or_default()
+    );
 }
 
 fn print_warnings(path: &std::path::Path, warnings: &[String]) {

@@ -4,11 +4,15 @@
 
 mod archive;
 mod check;
+mod export;
 mod hash;
+mod import;
 mod log;
 mod output;
 mod progress;
 mod show;
+mod status;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -92,6 +96,10 @@ enum Command {
     Hash(hash::Args),
     Show(show::Args),
     Log(log::Args),
+    Export(export::Args),
+    Import(import::Args),
+    Status(status::Args),
+    Verify(verify::Args),
 }
 
 /// What every subcommand gets besides its own arguments.
@@ -159,6 +167,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Hash(a) => hash::run(a, &ctx)?,
         Command::Show(a) => show::run(a, &ctx)?,
         Command::Log(a) => log::run(a, &ctx)?,
+        Command::Export(a) => export::run(a, &ctx)?,
+        Command::Import(a) => import::run(a, &ctx)?,
+        Command::Status(a) => status::run(a, &ctx)?,
+        Command::Verify(a) => verify::run(a, &ctx)?,
     };
     Ok(ExitCode::from(if ctx.interrupted() {
         EXIT_INTERRUPTED

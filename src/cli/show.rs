@@ -30,6 +30,11 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
     let video = archive.catalog.video(item.id)?;
     let frames = archive.catalog.frames(item.id)?;
     let variants = archive.catalog.variants(item.id)?;
+    let imports: std::collections::HashMap<i64, firstseen::store::exchange::ImportRecord> = archive
+        .catalog
+        .sighting_imports(item.id)?
+        .into_iter()
+        .collect();
     let object = archive.objects.path_of(&item.sha256);
     if ctx.json {
         let variants: Vec<_> = variants
@@ -42,6 +47,14 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
                     "relation_text": v.relation.describe(),
                     "detail": v.detail,
                 })
+            })
+            .collect();
+        let sightings: Vec<_> = sightings
+            .iter()
+            .map(|s| {
+                let mut v = serde_json::to_value(s).unwrap_or_default();
+                v["imported_from"] = json!(imports.get(&s.id));
+                v
             })
             .collect();
         print_json(&json!({
@@ -120,6 +133,18 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
             extra.push(format!("note: {}", super::output::clean(n)));
         }
         outln!("    {}", extra.join("; "));
+        if let Some(r) = imports.get(&s.id) {
+            let head = r
+                .chain_head
+                .map(|h| format!(", its chain head {} ({} entries)", h.hash, h.length))
+                .unwrap_or_default();
+            outln!(
+                "    imported {} from {} {}{head}",
+                r.imported_at,
+                r.kind.name(),
+                super::output::clean(&r.name)
+            );
+        }
     }
     if !variants.is_empty() {
         outln!("\nnear-duplicate variants ({}):", variants.len());

@@ -311,6 +311,17 @@ impl Catalog {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
     }
 
+    /// The connection, for the store's other modules (chain, exchange,
+    /// verify).
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The connection, mutably (to open a transaction).
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     /// The item with this exact SHA-256.
     ///
     /// # Errors
@@ -626,8 +637,9 @@ pub(crate) fn mark_stored(tx: &Transaction<'_>, item: ItemId) -> Result<()> {
 }
 
 /// Adds a sighting unless an identical one (same source, caption,
-/// first-seen, file name and note) is already recorded for the item.
-/// Returns the new sighting's id, or `None` for a duplicate.
+/// first-seen, file name and note) is already recorded for the item, and
+/// appends it to the hash chain. Returns the new sighting's id, or `None`
+/// for a duplicate.
 pub(crate) fn insert_sighting(
     tx: &Transaction<'_>,
     item: ItemId,
@@ -666,7 +678,9 @@ pub(crate) fn insert_sighting(
         s.file_name,
         s.note
     ])?;
-    Ok(Some(tx.last_insert_rowid()))
+    let id = tx.last_insert_rowid();
+    crate::store::chain::append_sighting(tx, id)?;
+    Ok(Some(id))
 }
 
 /// Records that `item`'s picture is `variant_of`'s picture under

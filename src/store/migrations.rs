@@ -74,7 +74,67 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (item_id, seq)
     );
     ALTER TABLE variant_link ADD COLUMN detail TEXT;",
+    // 3: manifests, hash lists and the hash-chained log. An import record
+    // per imported manifest or hash list (where it came from, its chain
+    // head, when, what it added); which sightings came from which import;
+    // PDQ hashes from other systems' lists, known without any file; and
+    // the chain (see `chain.rs`). Sightings already recorded are chained
+    // right after, in the same transaction (`chain::backfill`).
+    "CREATE TABLE import_record (
+        id              INTEGER PRIMARY KEY,
+        kind            TEXT NOT NULL CHECK (kind IN ('manifest', 'hash-list')),
+        name            TEXT NOT NULL,
+        file_name       TEXT,
+        file_sha256     TEXT NOT NULL CHECK (length(file_sha256) = 64),
+        chain_head      TEXT CHECK (chain_head IS NULL OR length(chain_head) = 64),
+        chain_length    INTEGER,
+        imported_at     TEXT NOT NULL,
+        items_new       INTEGER NOT NULL DEFAULT 0,
+        items_known     INTEGER NOT NULL DEFAULT 0,
+        sightings_new   INTEGER NOT NULL DEFAULT 0,
+        sightings_known INTEGER NOT NULL DEFAULT 0,
+        hashes_new      INTEGER NOT NULL DEFAULT 0,
+        hashes_known    INTEGER NOT NULL DEFAULT 0,
+        hashes_digest   TEXT
+    );
+    CREATE TABLE sighting_import (
+        sighting_id INTEGER PRIMARY KEY REFERENCES sighting(id),
+        import_id   INTEGER NOT NULL REFERENCES import_record(id)
+    );
+    CREATE INDEX sighting_import_by_import ON sighting_import(import_id);
+    CREATE TABLE listed_hash (
+        id        INTEGER PRIMARY KEY,
+        list      TEXT NOT NULL,
+        pdq       TEXT NOT NULL CHECK (length(pdq) = 64),
+        quality   INTEGER,
+        import_id INTEGER NOT NULL REFERENCES import_record(id),
+        UNIQUE (list, pdq)
+    );
+    CREATE INDEX listed_hash_by_import ON listed_hash(import_id);
+    CREATE TABLE chain (
+        seq         INTEGER PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        payload     TEXT NOT NULL,
+        prev        TEXT NOT NULL CHECK (length(prev) = 64),
+        hash        TEXT NOT NULL CHECK (length(hash) = 64),
+        sighting_id INTEGER UNIQUE,
+        import_id   INTEGER UNIQUE
+    );",
 ];
+
+/// Work a migration needs beyond its SQL, run in the same transaction
+/// right after it: `(version, step)`.
+type Step = fn(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>;
+const AFTER: &[(i64, Step)] = &[(3, chain_existing_sightings)];
+
+/// Version 3: sightings recorded before the chain existed are chained,
+/// oldest row first.
+fn chain_existing_sightings(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    super::chain::backfill(tx).map(|_| ()).map_err(|e| match e {
+        crate::error::Error::Catalog(e) => e,
+        other => rusqlite::Error::ToSqlConversionFailure(Box::new(other)),
+    })
+}
 
 /// Brings the schema up to date inside one exclusive transaction.
 ///
@@ -86,6 +146,9 @@ pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let done = usize::try_from(version).unwrap_or(0);
     for (i, sql) in (0_i64..).zip(MIGRATIONS).skip(done) {
         tx.execute_batch(sql)?;
+        for (_, step) in AFTER.iter().filter(|(v, _)| *v == i + 1) {
+            step(&tx)?;
+        }
         tx.pragma_update(None, "user_version", i + 1)?;
     }
     tx.commit()
@@ -109,5 +172,55 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v, latest());
+    }
+
+    /// An archive from before the chain: its sightings are chained, in
+    /// row order, by the migration that adds the chain, and only then.
+    #[test]
+    fn sightings_recorded_before_the_chain_are_chained_once() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (i, sql) in (1_i64..).zip(&MIGRATIONS[..2]) {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", i).unwrap();
+        }
+        conn.execute_batch(&format!(
+            "INSERT INTO item (sha256, media_type, format, added_at)
+               VALUES ('{}', 'image', 'png', '2024-01-01T00:00:00Z');
+             INSERT INTO sighting (item_id, source, archived_at) VALUES (1, 'a', '2024-01-01T00:00:00Z');
+             INSERT INTO sighting (item_id, source, archived_at) VALUES (1, 'b', '2024-01-02T00:00:00Z');",
+            "ab".repeat(32)
+        ))
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let chained: Vec<(i64, i64, String)> = conn
+            .prepare("SELECT seq, sighting_id, payload FROM chain ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(chained.len(), 2);
+        assert_eq!((chained[0].0, chained[0].1), (1, 1));
+        assert!(
+            chained[1].2.contains("\"source\":\"b\""),
+            "{}",
+            chained[1].2
+        );
+        assert_eq!(
+            super::super::chain::sighting_payload(&conn, 2).unwrap(),
+            Some(chained[1].2.clone())
+        );
+        // A row added behind firstseen's back later is not chained by
+        // migrating again.
+        conn.execute(
+            "INSERT INTO sighting (item_id, archived_at) VALUES (1, '2024-01-03T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM chain", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 2);
     }
 }

@@ -8,8 +8,11 @@
 //! object.
 
 pub mod catalog;
+pub mod chain;
+pub mod exchange;
 mod migrations;
 pub mod objects;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 

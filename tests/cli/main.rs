@@ -4,5 +4,6 @@
 
 mod archive_check;
 mod broken;
+mod manifest;
 mod util;
 mod video;

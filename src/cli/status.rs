@@ -1,0 +1,46 @@
+//! `firstseen status`: what the archive holds, and its chain head.
+
+use serde_json::json;
+
+use super::output::{outln, print_json};
+use super::{Context, EXIT_OK};
+
+/// Show counts (items, sightings, imports, listed hashes) and the hash
+/// chain's head. Note the head: `firstseen verify --head HEAD` later
+/// proves that nothing recorded up to it was changed since.
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args, ctx: &Context) -> anyhow::Result<u8> {
+    let archive = ctx.open_archive()?;
+    let s = archive.catalog.status()?;
+    if ctx.json {
+        print_json(&json!({ "archive": archive.dir(), "status": s }))?;
+        return Ok(EXIT_OK);
+    }
+    outln!("archive        {}", archive.dir().display());
+    outln!(
+        "items          {} ({} stored, {} hashes only; {} video(s))",
+        s.items,
+        s.items_stored,
+        s.items - s.items_stored.min(s.items),
+        s.videos
+    );
+    outln!(
+        "sightings      {} ({} imported)",
+        s.sightings,
+        s.sightings_imported
+    );
+    outln!("variant links  {}", s.variant_links);
+    outln!("imports        {}", s.imports);
+    outln!(
+        "listed hashes  {} in {} list(s)",
+        s.listed_hashes,
+        s.hash_lists
+    );
+    match s.chain {
+        Some(h) => outln!("chain head     {} ({} entries)", h.hash, h.length),
+        None => outln!("chain head     (empty: nothing recorded yet)"),
+    }
+    Ok(EXIT_OK)
+}
