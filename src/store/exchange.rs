@@ -657,8 +657,11 @@ impl Importer<'_> {
         for s in &item.sightings {
             let duplicate: bool = tx
                 .prepare_cached(
+                    // `+archived_at`: look the item's sightings up by
+                    // item (sighting_item), never by the archived-at index,
+                    // which a manifest's many equal times make a scan.
                     "SELECT EXISTS (SELECT 1 FROM sighting WHERE item_id = ?1 AND source IS ?2
-                       AND caption IS ?3 AND first_seen IS ?4 AND archived_at = ?5
+                       AND caption IS ?3 AND first_seen IS ?4 AND +archived_at = ?5
                        AND file_name IS ?6 AND note IS ?7)",
                 )?
                 .query_row(
