@@ -289,6 +289,19 @@ impl Catalog {
         Ok(Catalog { conn })
     }
 
+    /// True when the catalog file's schema predates this firstseen's.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn schema_is_older(path: &Path) -> Result<bool> {
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| Error::Catalog(e).in_file(path))?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| Error::Catalog(e).in_file(path))?;
+        Ok(version < migrations::latest())
+    }
+
     /// Opens an in-memory catalog (tests).
     ///
     /// # Errors

@@ -91,7 +91,8 @@ impl Archive {
     }
 
     /// Opens an existing archive for reading only: nothing on disk is
-    /// created or changed.
+    /// created or changed, except that the schema of an archive written by
+    /// an older firstseen is upgraded first.
     ///
     /// # Errors
     /// [`Error::Invalid`] when `dir` holds no archive.
@@ -106,9 +107,18 @@ impl Archive {
                 ),
             });
         }
+        let catalog = match Catalog::open_read_only(&catalog_path) {
+            // An archive written by an older firstseen: bring its schema up
+            // to date once (its records are untouched), then read it.
+            Err(Error::Invalid { .. }) if Catalog::schema_is_older(&catalog_path)? => {
+                drop(Catalog::open(&catalog_path)?);
+                Catalog::open_read_only(&catalog_path)?
+            }
+            other => other?,
+        };
         Ok(Archive {
             dir: dir.to_path_buf(),
-            catalog: Catalog::open_read_only(&catalog_path)?,
+            catalog,
             objects: ObjectStore::at(dir),
         })
     }
