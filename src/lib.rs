@@ -17,6 +17,7 @@ pub mod hash;
 pub mod manifest;
 pub mod matching;
 pub mod pipeline;
+pub mod report;
 pub mod store;
 pub mod time;
 pub mod walk;

@@ -10,6 +10,7 @@ mod import;
 mod log;
 mod output;
 mod progress;
+mod report;
 mod show;
 mod status;
 mod verify;
@@ -100,6 +101,7 @@ enum Command {
     Import(import::Args),
     Status(status::Args),
     Verify(verify::Args),
+    Report(report::Args),
 }
 
 /// What every subcommand gets besides its own arguments.
@@ -171,6 +173,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(a) => import::run(a, &ctx)?,
         Command::Status(a) => status::run(a, &ctx)?,
         Command::Verify(a) => verify::run(a, &ctx)?,
+        Command::Report(a) => report::run(a, &ctx)?,
     };
     Ok(ExitCode::from(if ctx.interrupted() {
         EXIT_INTERRUPTED

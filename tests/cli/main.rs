@@ -5,5 +5,6 @@
 mod archive_check;
 mod broken;
 mod manifest;
+mod report;
 mod util;
 mod video;
