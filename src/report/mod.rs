@@ -490,6 +490,7 @@ struct Member {
     dhash_distance: Option<u32>,
     detail: Option<String>,
     frames: Vec<FrameMatch>,
+    low_quality: bool,
 }
 
 /// Builds the report for `subject` from `archive` (read only).
@@ -732,6 +733,7 @@ pub fn build(archive: &Archive, subject: Subject<'_>, opts: &ReportOptions) -> R
     }
 
     let captions = caption_groups(&timeline);
+    let counts = catalog.counts()?;
     let verdict = verdict(
         &variants,
         &timeline,
@@ -739,9 +741,8 @@ pub fn build(archive: &Archive, subject: Subject<'_>, opts: &ReportOptions) -> R
         earliest.as_ref(),
         earlier_possible.as_ref(),
         &recycled,
-        catalog.counts()?.items,
+        counts.items,
     );
-    let counts = catalog.counts()?;
     let head = catalog.chain_head()?;
     Ok(Report {
         schema: SCHEMA,
@@ -853,6 +854,7 @@ fn member_of_found(f: Found) -> Member {
         dhash_distance: f.dhash_distance,
         detail,
         frames: f.frames,
+        low_quality: f.low_quality,
         item: f.item,
     }
 }
@@ -883,9 +885,12 @@ fn follow_links(
                 continue;
             }
             if members.len() >= MAX_VARIANTS {
-                notes.push(format!(
+                let note = format!(
                     "Only the first {MAX_VARIANTS} variants were followed; the archive links more."
-                ));
+                );
+                if !notes.contains(&note) {
+                    notes.push(note);
+                }
                 return Ok(());
             }
             let item = archive.catalog.item(link.other)?;
@@ -913,6 +918,7 @@ fn follow_links(
                 dhash_distance: None,
                 detail: link.detail,
                 frames: Vec::new(),
+                low_quality: false,
             });
             queue.push_back(members.len() - 1);
         }
@@ -982,6 +988,12 @@ fn changes(target: &Media, m: &Member) -> Vec<String> {
                 "larger ({shown}): the target may be downscaled from it"
             ));
         }
+    }
+    if m.low_quality {
+        out.push(
+            "matched on a low-quality PDQ hash (a flat picture), corroborated by pHash or dHash"
+                .to_string(),
+        );
     }
     if m.evidence == Some(Evidence::PdqWithoutBorder) {
         out.push("matched once a uniform border was removed".to_string());
