@@ -135,6 +135,7 @@ table{border-collapse:collapse;width:100%;font-size:14px}
 th{text-align:left;background:var(--soft);color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
 th,td{border-bottom:1px solid var(--line);padding:7px 8px;vertical-align:top}
 td{overflow-wrap:anywhere}
+td time,.flag,.badge{white-space:nowrap}
 tr.recycled td{background:var(--red-bg)}
 tr.earliest td{background:var(--green-bg)}
 tr.unconfirmed td{color:var(--muted);font-style:italic}
@@ -165,9 +166,9 @@ q{quotes:"\201C" "\201D"}
 .frames figcaption{font-size:11px;color:var(--muted);line-height:1.3}
 .two{display:grid;grid-template-columns:1fr 1fr;gap:24px}
 footer{border-top:1px solid var(--line);color:var(--muted);font-size:12px;padding:12px 0 28px}
-@media (max-width:800px){.two,.verdict,.appearance{grid-template-columns:1fr}.gallery{grid-template-columns:1fr 1fr}.stats{grid-template-columns:1fr 1fr}}
+@media screen and (max-width:800px){.two,.verdict,.appearance{grid-template-columns:1fr}.gallery{grid-template-columns:1fr 1fr}.stats{grid-template-columns:1fr 1fr}}
 @media print{body{font-size:11px}.wrap{max-width:none;padding:0 8mm}header.top{padding:10px 0}
-section,.card,tr{break-inside:avoid}h2{break-after:avoid}.gallery{grid-template-columns:repeat(3,1fr)}
+.verdict,.alert,.card,tr,dl.kv>*{break-inside:avoid}.stats{grid-template-columns:repeat(4,1fr)}.stat .num{font-size:15px}.summary{font-size:16px}h2{break-after:avoid}.gallery{grid-template-columns:repeat(3,1fr)}
 .verdict .hero{max-width:180px;max-height:180px}}
 @page{margin:12mm}
 "#;
