@@ -302,6 +302,9 @@ pub struct Variant {
     pub relation: Dihedral,
     /// Plain-English form of `relation`.
     pub relation_text: &'static str,
+    /// Its size against the target's (`null` for the target's own item,
+    /// or when a video and a photo are compared).
+    pub size_change: Option<SizeChange>,
     /// What differs from the target, in words (size, shape, mirroring).
     pub changes: Vec<String>,
     /// PDQ distance: to the target for a direct match, else of the link
@@ -338,6 +341,20 @@ pub struct Variant {
     /// Small JPEG (HTML only).
     #[serde(skip)]
     pub thumbnail: Option<Thumbnail>,
+}
+
+/// How a variant's size compares with the target's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SizeChange {
+    /// The same width and height.
+    Same,
+    /// Smaller, same shape: downscaled (or cropped evenly).
+    Smaller,
+    /// Larger, same shape.
+    Larger,
+    /// Another aspect ratio (over 1% off): cropped, padded or reframed.
+    Reshaped,
 }
 
 /// A frame of a video that matches: a frame of the target and one of
@@ -662,6 +679,7 @@ pub fn build(archive: &Archive, subject: Subject<'_>, opts: &ReportOptions) -> R
             confirmed: m.confirmed,
             relation: m.relation,
             relation_text: m.relation.describe(),
+            size_change: size_change(&media, m).map(|(c, _)| c),
             changes: changes(&media, m),
             distance: m.distance,
             via: m.via,
@@ -945,6 +963,36 @@ fn swaps_axes(t: Dihedral) -> bool {
     )
 }
 
+/// How a variant's size compares with the target's (in the target's
+/// orientation), with the two sizes in words.
+fn size_change(target: &Media, m: &Member) -> Option<(SizeChange, String)> {
+    let (tw, th, w, h) = (target.width?, target.height?, m.item.width?, m.item.height?);
+    if m.item.sha256 == target.sha256
+        || m.item.media_type != target.media_type
+        || [tw, th, w, h].contains(&0)
+    {
+        return None;
+    }
+    let (uw, uh) = if swaps_axes(m.relation) {
+        (h, w)
+    } else {
+        (w, h)
+    };
+    let shown = format!("{w}×{h}, target {tw}×{th}");
+    let ratio = |a: u32, b: u32| f64::from(a) / f64::from(b);
+    let shape = (ratio(uw, uh) / ratio(tw, th) - 1.0).abs();
+    let change = if (uw, uh) == (tw, th) {
+        SizeChange::Same
+    } else if shape > 0.01 {
+        SizeChange::Reshaped
+    } else if u64::from(uw) * u64::from(uh) < u64::from(tw) * u64::from(th) {
+        SizeChange::Smaller
+    } else {
+        SizeChange::Larger
+    };
+    Some((change, shown))
+}
+
 /// What differs between a variant and the target, in words.
 fn changes(target: &Media, m: &Member) -> Vec<String> {
     let mut out = Vec::new();
@@ -958,36 +1006,17 @@ fn changes(target: &Media, m: &Member) -> Vec<String> {
     if m.relation != Dihedral::Original {
         out.push(m.relation.describe().to_string());
     }
-    if let (Some(tw), Some(th), Some(w), Some(h)) =
-        (target.width, target.height, m.item.width, m.item.height)
-        && m.item.media_type == target.media_type
-        && tw > 0
-        && th > 0
-        && w > 0
-        && h > 0
-    {
-        // Compare in the target's orientation.
-        let (uw, uh) = if swaps_axes(m.relation) {
-            (h, w)
-        } else {
-            (w, h)
-        };
-        let shown = format!("{w}×{h}, target {tw}×{th}");
-        let ratio = |a: u32, b: u32| f64::from(a) / f64::from(b);
-        let shape = (ratio(uw, uh) / ratio(tw, th) - 1.0).abs();
-        if (uw, uh) == (tw, th) {
-            out.push("same size: re-encoded or edited".to_string());
-        } else if shape > 0.01 {
-            out.push(format!(
-                "different shape ({shown}): cropped, padded or reframed"
-            ));
-        } else if u64::from(uw) * u64::from(uh) < u64::from(tw) * u64::from(th) {
-            out.push(format!("smaller ({shown}): downscaled or evenly cropped"));
-        } else {
-            out.push(format!(
-                "larger ({shown}): the target may be downscaled from it"
-            ));
-        }
+    if let Some((change, shown)) = size_change(target, m) {
+        out.push(match change {
+            SizeChange::Same => "same size: re-encoded or edited".to_string(),
+            SizeChange::Reshaped => {
+                format!("different shape ({shown}): cropped, padded or reframed")
+            }
+            SizeChange::Smaller => format!("smaller ({shown}): downscaled or evenly cropped"),
+            SizeChange::Larger => {
+                format!("larger ({shown}): the target may be downscaled from it")
+            }
+        });
     }
     if m.low_quality {
         out.push(
@@ -1353,11 +1382,23 @@ pub fn link_target(s: &str) -> Option<&str> {
 
 /// How a variant relates to the target, in a few words.
 pub fn kind_text(v: &Variant) -> String {
+    let size = match v.size_change {
+        Some(SizeChange::Reshaped) => "cropped or padded",
+        Some(SizeChange::Smaller) => "smaller",
+        Some(SizeChange::Larger) => "larger",
+        Some(SizeChange::Same) | None => "",
+    };
     match v.kind {
         MatchKind::Exact => "exact copy".to_string(),
-        MatchKind::NearDuplicate => "near duplicate".to_string(),
-        MatchKind::MirroredOrRotated => v.relation_text.to_string(),
-        MatchKind::VideoFrame => "video frame match".to_string(),
+        MatchKind::NearDuplicate if size.is_empty() => "re-encoded or edited copy".to_string(),
+        MatchKind::NearDuplicate => format!("{size} copy"),
+        MatchKind::MirroredOrRotated if size.is_empty() => v.relation_text.to_string(),
+        MatchKind::MirroredOrRotated => format!("{}, {size}", v.relation_text),
+        MatchKind::VideoFrame => match v.frames.first().map(|f| (f.query_secs, f.archived)) {
+            Some((_, Some((a, b)))) => format!("frame of the video at {a:.1}–{b:.1} s"),
+            Some((Some(q), None)) => format!("frame of this video at {q:.1} s"),
+            _ => "a frame of a video".to_string(),
+        },
         MatchKind::VideoOverlap => "shares frames (video)".to_string(),
         MatchKind::Possible => "possible match, unconfirmed".to_string(),
     }

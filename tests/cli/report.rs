@@ -206,7 +206,9 @@ fn item_report_gives_earliest_timeline_captions_and_warning() {
         "{:#}",
         variants[1]
     );
+    assert_eq!(variants[1]["size_change"], "reshaped");
     assert_eq!(variants[2]["relation_text"], "mirrored left-right");
+    assert_eq!(variants[2]["size_change"], "same");
 
     // Captions grouped: the re-used caption carries two sightings.
     let captions = v["captions"].as_array().unwrap();
