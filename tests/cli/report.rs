@@ -442,6 +442,9 @@ fn html_escapes_hostile_captions_and_sources() {
         assert!(lower[i + 6..].starts_with("data:image/jpeg;base64,"));
     }
     assert!(html.contains("Content-Security-Policy"));
+    for external in ["<link", "url(", "@import", "<iframe", "<object", "<embed"] {
+        assert!(!lower.contains(external), "{external} in the page");
+    }
     // The recycled warning (2023 → 2024) is there too.
     assert!(html.contains("Recycled-media warning"));
 }
