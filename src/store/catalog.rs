@@ -714,9 +714,8 @@ pub(crate) fn insert_link(tx: &Transaction<'_>, item: ItemId, link: &NewLink) ->
     Ok(())
 }
 
-/// Stores a video's facts and kept frames.
-pub(crate) fn insert_video(tx: &Transaction<'_>, item: ItemId, video: &NewVideo) -> Result<()> {
-    let v = &video.info;
+/// Stores the facts of a video item (its `video` row).
+pub(crate) fn insert_video_facts(tx: &Transaction<'_>, item: ItemId, v: &VideoFacts) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO video (item_id, container, codec, decoder, duration_secs, frames_decoded,
                             frames_sampled, frames_kept, warnings)
@@ -733,6 +732,12 @@ pub(crate) fn insert_video(tx: &Transaction<'_>, item: ItemId, video: &NewVideo)
         i64::try_from(v.frames_kept).unwrap_or(i64::MAX),
         v.warnings,
     ])?;
+    Ok(())
+}
+
+/// Stores a video's facts and kept frames.
+pub(crate) fn insert_video(tx: &Transaction<'_>, item: ItemId, video: &NewVideo) -> Result<()> {
+    insert_video_facts(tx, item, &video.info)?;
     let mut stmt = tx.prepare_cached(
         "INSERT INTO frame (item_id, seq, frame_number, start_secs, end_secs, pdq, pdq_quality,
                             phash, dhash, thumb_jpeg)

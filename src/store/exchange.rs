@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256 as Hasher};
 
 use crate::error::{Error, Result};
 use crate::hash::{Dihedral, Hash64, Hash256, Pdq, Sha256};
-use crate::store::catalog::{Catalog, ItemId, VideoFacts};
+use crate::store::catalog::{self, Catalog, ItemId, VideoFacts};
 use crate::store::chain::{self, ChainHead};
 
 /// An item as it travels between archives: its identity and hashes,
@@ -858,22 +858,7 @@ fn insert_item(tx: &Transaction<'_>, item: &ExchangeItem, now: &str) -> Result<i
     ])?;
     let id = tx.last_insert_rowid();
     if let Some(v) = &item.video {
-        tx.prepare_cached(
-            "INSERT INTO video (item_id, container, codec, decoder, duration_secs, frames_decoded,
-                                frames_sampled, frames_kept, warnings)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )?
-        .execute(params![
-            id,
-            v.container,
-            v.codec,
-            v.decoder,
-            v.duration_secs,
-            i64::try_from(v.frames_decoded).unwrap_or(i64::MAX),
-            i64::try_from(v.frames_sampled).unwrap_or(i64::MAX),
-            i64::try_from(v.frames_kept).unwrap_or(i64::MAX),
-            v.warnings,
-        ])?;
+        catalog::insert_video_facts(tx, ItemId(id), v)?;
     }
     let mut stmt = tx.prepare_cached(
         "INSERT INTO frame (item_id, seq, frame_number, start_secs, end_secs, pdq, pdq_quality,
