@@ -16,13 +16,13 @@
 //! import then changes nothing. Lines are at most
 //! [`super::limits::MAX_LIST_LINE`] bytes.
 
-use std::io::{BufRead, ErrorKind};
+use std::io::BufRead;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256 as Hasher};
 
 use super::ImportOutcome;
 use super::limits::MAX_LIST_LINE;
+use super::lines::BoundedLines;
 use crate::error::{Error, Result};
 use crate::hash::{Hash256, Sha256};
 use crate::store::Catalog;
@@ -78,10 +78,7 @@ enum Sep {
 
 /// Reads a hash list entry by entry.
 pub struct HashListReader<R> {
-    input: R,
-    line: u64,
-    buf: Vec<u8>,
-    hasher: Hasher,
+    lines: BoundedLines<R>,
     layout: Option<Layout>,
     skipped: u64,
 }
@@ -100,10 +97,7 @@ impl<R: BufRead> HashListReader<R> {
     /// A reader over `input`.
     pub fn new(input: R) -> HashListReader<R> {
         HashListReader {
-            input,
-            line: 0,
-            buf: Vec::new(),
-            hasher: Hasher::new(),
+            lines: BoundedLines::new(input, MAX_LIST_LINE),
             layout: None,
             skipped: 0,
         }
@@ -117,7 +111,7 @@ impl<R: BufRead> HashListReader<R> {
 
     /// SHA-256 of every byte read so far.
     pub fn file_sha256(&self) -> Sha256 {
-        Sha256(self.hasher.clone().finalize().into())
+        self.lines.sha256()
     }
 
     /// The next hash, `None` at the end.
@@ -129,7 +123,7 @@ impl<R: BufRead> HashListReader<R> {
             let Some(text) = self.next_line()? else {
                 return Ok(None);
             };
-            let line = self.line;
+            let line = self.lines.number();
             let text = text.trim();
             if text.is_empty() || text.starts_with('#') {
                 continue;
@@ -153,47 +147,21 @@ impl<R: BufRead> HashListReader<R> {
     }
 
     fn next_line(&mut self) -> Result<Option<String>> {
-        self.buf.clear();
-        self.line += 1;
-        let mut got_any = false;
-        loop {
-            let chunk = match self.input.fill_buf() {
-                Ok(c) => c,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(err(self.line, None, &format!("cannot read: {e}"))),
-            };
-            if chunk.is_empty() {
-                break;
-            }
-            got_any = true;
-            let (take, end) = match chunk.iter().position(|&b| b == b'\n') {
-                Some(i) => (i + 1, true),
-                None => (chunk.len(), false),
-            };
-            if self.buf.len() + take > MAX_LIST_LINE + 1 {
-                return Err(err(
-                    self.line,
-                    None,
-                    &format!("line longer than the limit of {MAX_LIST_LINE} bytes"),
-                ));
-            }
-            self.buf.extend_from_slice(&chunk[..take]);
-            self.hasher.update(&chunk[..take]);
-            self.input.consume(take);
-            if end {
-                break;
-            }
-        }
-        if !got_any {
+        let line = self.lines.number() + 1;
+        if !self
+            .lines
+            .next()
+            .map_err(|reason| err(line, None, &reason))?
+        {
             return Ok(None);
         }
-        let mut bytes = self.buf.as_slice();
-        if self.line == 1 && bytes.starts_with(b"\xEF\xBB\xBF") {
+        let mut bytes = self.lines.buf().as_slice();
+        if line == 1 && bytes.starts_with(b"\xEF\xBB\xBF") {
             bytes = &bytes[3..];
         }
         match std::str::from_utf8(bytes) {
             Ok(s) => Ok(Some(s.to_string())),
-            Err(_) => Err(err(self.line, None, "not UTF-8 text")),
+            Err(_) => Err(err(line, None, "not UTF-8 text")),
         }
     }
 }

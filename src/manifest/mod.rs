@@ -24,6 +24,7 @@
 //! and names the line and field.
 
 pub mod hashlist;
+mod lines;
 mod read;
 mod wire;
 

@@ -3,12 +3,12 @@
 //! the store's [`ExchangeItem`]. Every error names the line and, when it
 //! concerns one, the field (`sightings[2].first_seen`).
 
-use std::io::{BufRead, ErrorKind};
+use std::io::BufRead;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256 as Hasher};
 
 use super::limits::{MAX_LINE, MAX_SECONDS};
+use super::lines::BoundedLines;
 use super::wire;
 use super::{FORMAT, PDQ_KIND};
 use crate::error::{Error, Result};
@@ -46,10 +46,7 @@ pub(crate) fn line_error(line: u64, field: Option<&str>, reason: &str) -> Error 
 
 /// Reads a manifest item by item. See [`super::import`].
 pub struct ManifestReader<R> {
-    input: R,
-    line: u64,
-    buf: Vec<u8>,
-    hasher: Hasher,
+    lines: BoundedLines<R>,
     header: ManifestHeader,
     keep_phash: bool,
     keep_dhash: bool,
@@ -66,10 +63,7 @@ impl<R: BufRead> ManifestReader<R> {
     /// A missing, malformed or foreign header.
     pub fn new(input: R) -> Result<ManifestReader<R>> {
         let mut r = ManifestReader {
-            input,
-            line: 0,
-            buf: Vec::new(),
-            hasher: Hasher::new(),
+            lines: BoundedLines::new(input, MAX_LINE),
             header: ManifestHeader {
                 tool: String::new(),
                 chain: None,
@@ -87,14 +81,14 @@ impl<R: BufRead> ManifestReader<R> {
         if !r.next_line()? {
             return Err(line_error(1, None, "empty file: not a firstseen manifest"));
         }
-        let line = r.line;
+        let line = r.lines.number();
         // Say "not a manifest" rather than "unknown field" for a file of
         // another kind.
         #[derive(serde::Deserialize)]
         struct Format {
             format: Option<serde_json::Value>,
         }
-        match serde_json::from_slice::<Format>(&r.buf) {
+        match serde_json::from_slice::<Format>(r.lines.buf()) {
             Ok(Format {
                 format: Some(serde_json::Value::String(f)),
             }) if f == FORMAT => {}
@@ -115,7 +109,7 @@ impl<R: BufRead> ManifestReader<R> {
                 ));
             }
         }
-        let h: wire::Header = parse_line(&r.buf, line)?;
+        let h: wire::Header = parse_line(r.lines.buf(), line)?;
         if h.hashes.pdq.0 != PDQ_KIND {
             return Err(line_error(
                 line,
@@ -162,7 +156,7 @@ impl<R: BufRead> ManifestReader<R> {
     /// SHA-256 of every byte read so far (of the whole file once
     /// [`ManifestReader::next_item`] has returned `None`).
     pub fn file_sha256(&self) -> Sha256 {
-        Sha256(self.hasher.clone().finalize().into())
+        self.lines.sha256()
     }
 
     /// The next item and its line number, `None` at the end (after
@@ -178,7 +172,7 @@ impl<R: BufRead> ManifestReader<R> {
             self.done = true;
             if self.items != self.header.items || self.sightings != self.header.sightings {
                 return Err(line_error(
-                    self.line,
+                    self.lines.number(),
                     None,
                     &format!(
                         "the manifest ends after {} item(s) and {} sighting(s), but its header \
@@ -189,8 +183,8 @@ impl<R: BufRead> ManifestReader<R> {
             }
             return Ok(None);
         }
-        let line = self.line;
-        let w: wire::Item = parse_line(&self.buf, line)?;
+        let line = self.lines.number();
+        let w: wire::Item = parse_line(self.lines.buf(), line)?;
         let item = check_item(w, self.keep_phash, self.keep_dhash)
             .map_err(|(field, reason)| line_error(line, Some(&field), &reason))?;
         if let Some(last) = self.last
@@ -230,49 +224,22 @@ impl<R: BufRead> ManifestReader<R> {
     /// false at the end of the input.
     fn next_line(&mut self) -> Result<bool> {
         loop {
-            self.buf.clear();
-            self.line += 1;
-            let mut got_any = false;
-            loop {
-                let chunk = match self.input.fill_buf() {
-                    Ok(c) => c,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        return Err(line_error(self.line, None, &format!("cannot read: {e}")));
-                    }
-                };
-                if chunk.is_empty() {
-                    break;
-                }
-                got_any = true;
-                let (take, end) = match chunk.iter().position(|&b| b == b'\n') {
-                    Some(i) => (i + 1, true),
-                    None => (chunk.len(), false),
-                };
-                if self.buf.len() + take > MAX_LINE + 1 {
-                    return Err(line_error(
-                        self.line,
-                        None,
-                        &format!("line longer than the limit of {MAX_LINE} bytes"),
-                    ));
-                }
-                self.buf.extend_from_slice(&chunk[..take]);
-                self.hasher.update(&chunk[..take]);
-                self.input.consume(take);
-                if end {
-                    break;
-                }
-            }
-            if !got_any {
+            let line = self.lines.number() + 1;
+            if !self
+                .lines
+                .next()
+                .map_err(|reason| line_error(line, None, &reason))?
+            {
                 return Ok(false);
             }
-            while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
-                self.buf.pop();
+            let buf = self.lines.buf();
+            while matches!(buf.last(), Some(b'\n' | b'\r')) {
+                buf.pop();
             }
-            if self.line == 1 && self.buf.starts_with(b"\xEF\xBB\xBF") {
-                self.buf.drain(..3);
+            if line == 1 && buf.starts_with(b"\xEF\xBB\xBF") {
+                buf.drain(..3);
             }
-            if !self.buf.iter().all(u8::is_ascii_whitespace) {
+            if !buf.iter().all(u8::is_ascii_whitespace) {
                 return Ok(true);
             }
         }
