@@ -1,16 +1,17 @@
 //! firstseen: have we seen this image before, where, and when first?
 //!
-//! Data flows one way: [`decode`] → [`hash`] → [`store`] → [`matching`],
-//! orchestrated by [`pipeline`]. The command-line tool is a thin shell
+//! Data flows one way: [`decode`] → [`hash`] → [`analyze`] → [`store`] →
+//! [`matching`] → [`report`], batches run by [`pipeline`]. The command-line tool is a thin shell
 //! over this library.
 //!
 //! ```no_run
-//! use firstseen::{decode::Limits, pipeline};
-//! let a = pipeline::analyze_file("photo.jpg".as_ref(), &Limits::default())?;
+//! use firstseen::{analyze, decode::Limits};
+//! let a = analyze::analyze_file("photo.jpg".as_ref(), &Limits::default())?;
 //! println!("{} {}", a.fingerprint.sha256, a.fingerprint.pdq.hash);
 //! # Ok::<(), firstseen::Error>(())
 //! ```
 
+pub mod analyze;
 pub mod decode;
 pub mod error;
 pub mod hash;

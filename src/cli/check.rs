@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use firstseen::hash::Dihedral;
 use firstseen::manifest;
+use firstseen::matching::listed::ListedMatch;
 use firstseen::matching::{DEFAULT_MAX_DISTANCE, Thresholds};
-use firstseen::pipeline::{
-    self, CheckOutcome, Evidence, ListedMatch, MatchKind, MatchReport, Options,
-};
+use firstseen::matching::{Evidence, MatchKind};
+use firstseen::pipeline::{self, CheckOutcome, MatchReport, Options};
 use firstseen::store::Catalog;
 use firstseen::walk;
 use serde_json::json;
@@ -159,7 +159,7 @@ fn print_match(m: &MatchReport) {
         MatchKind::MirroredOrRotated => {
             format!("{} copy, PDQ distance {}", m.relation_text, m.distance)
         }
-        MatchKind::Possible => format!("possible match{turned}"),
+        MatchKind::Altered => format!("altered copy: {}", m.change),
         MatchKind::VideoFrame => {
             let what = if m.item.media_type == "video" {
                 "a frame of archived video"
@@ -198,13 +198,24 @@ fn print_match(m: &MatchReport) {
     if !m.frames.is_empty() {
         outln!("    matching frames: {}", frame_list(m));
     }
-    match m.kind {
-        MatchKind::Exact | MatchKind::VideoOverlap => {}
-        MatchKind::Possible => outln!(
-            "    pHash {p}/64 and dHash {d}/64 agree but PDQ does not (distance {}): \
-             typical of a crop; confirm by eye",
-            m.distance
+    match (&m.alignment, m.kind) {
+        (_, MatchKind::Exact | MatchKind::VideoOverlap) => {}
+        (Some(a), MatchKind::Altered) => outln!(
+            "    confirmed by {}: {} of {} corner pairs agree, covering {:.0}% of the shared area",
+            m.confirmed_by,
+            a.inliers,
+            a.pairs,
+            a.spread * 100.0
         ),
+        (Some(a), _) => {
+            outln!(
+                "    confirmed by {}; supporting evidence: pHash {p}/64, dHash {d}/64",
+                m.confirmed_by
+            );
+            if !a.edits().is_empty() {
+                outln!("    what changed: {}", m.change);
+            }
+        }
         _ if m.phash_distance.is_none() && m.dhash_distance.is_none() => {}
         _ => outln!("    supporting evidence: pHash {p}/64, dHash {d}/64"),
     }

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use firstseen::pipeline;
 use rayon::prelude::*;
 use serde_json::json;
 
@@ -27,7 +26,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
     let results: Vec<_> = args
         .files
         .par_iter()
-        .map(|p| pipeline::analyze_file(p, &ctx.limits))
+        .map(|p| firstseen::analyze::analyze_file(p, &ctx.limits))
         .collect();
     let mut failed = 0;
     let mut rows = Vec::new();

@@ -111,6 +111,78 @@ fn border_lines(g: &GrayImage, side: Side) -> u32 {
     lines
 }
 
+/// The dominant photograph inside a screenshot, a post or a collage: the
+/// tallest band of rows that are mostly not the page's background colour,
+/// narrowed to the columns that are. Text lines and icons cover too little
+/// of a row to count. `None` when the picture fills (nearly) its whole
+/// frame or nothing photo-like is found.
+pub fn photo_rect(img: &DynamicImage) -> Option<Rect> {
+    const SIDE: u32 = 360;
+    const DIFF: u8 = 16;
+    let (w, h) = img.dimensions();
+    if w < 32 || h < 32 {
+        return None;
+    }
+    let g = img.thumbnail(SIDE, SIDE).to_luma8();
+    let (gw, gh) = g.dimensions();
+    // The page colour: the commonest grey level along the outer edge.
+    let mut hist = [0u32; 256];
+    for x in 0..gw {
+        hist[usize::from(g.get_pixel(x, 0).0[0])] += 1;
+        hist[usize::from(g.get_pixel(x, gh - 1).0[0])] += 1;
+    }
+    for y in 0..gh {
+        hist[usize::from(g.get_pixel(0, y).0[0])] += 1;
+        hist[usize::from(g.get_pixel(gw - 1, y).0[0])] += 1;
+    }
+    let bg = (0..256).max_by_key(|&v| hist[v]).unwrap_or(0) as u8;
+    let off = |x: u32, y: u32| g.get_pixel(x, y).0[0].abs_diff(bg) > DIFF;
+    let row_full: Vec<bool> = (0..gh)
+        .map(|y| (0..gw).filter(|&x| off(x, y)).count() * 2 >= gw as usize)
+        .collect();
+    // Tallest run of full rows, bridging gaps of up to 2 rows.
+    let (mut best, mut start, mut last_full) = ((0u32, 0u32), None::<u32>, 0u32);
+    for y in 0..gh {
+        if row_full[y as usize] {
+            if start.is_none() || y > last_full + 3 {
+                start = Some(y);
+            }
+            last_full = y;
+            let s = start.unwrap_or(y);
+            if y + 1 - s > best.1 - best.0 {
+                best = (s, y + 1);
+            }
+        }
+    }
+    let (top, bottom) = best;
+    if (bottom - top) * 8 < gh {
+        return None;
+    }
+    let col_full =
+        |x: u32| (top..bottom).filter(|&y| off(x, y)).count() * 2 >= (bottom - top) as usize;
+    let left = (0..gw).find(|&x| col_full(x))?;
+    let right = (0..gw).rev().find(|&x| col_full(x))? + 1;
+    if right <= left || (right - left) * 5 < gw {
+        return None;
+    }
+    let area = f64::from((right - left) * (bottom - top)) / f64::from(gw * gh);
+    if area > 0.85 {
+        return None;
+    }
+    let sx = f64::from(w) / f64::from(gw);
+    let sy = f64::from(h) / f64::from(gh);
+    let x = (f64::from(left) * sx).round() as u32;
+    let y = (f64::from(top) * sy).round() as u32;
+    let x2 = ((f64::from(right) * sx).round() as u32).min(w);
+    let y2 = ((f64::from(bottom) * sy).round() as u32).min(h);
+    (x2 > x + 16 && y2 > y + 16).then_some(Rect {
+        x,
+        y,
+        width: x2 - x,
+        height: y2 - y,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +193,31 @@ mod tests {
             let v = ((x * 7 + y * 13) % 200 + 30) as u8;
             Rgb([v, v / 2, 255 - v])
         })
+    }
+
+    #[test]
+    fn finds_the_photo_in_a_page_with_text() {
+        let inner = textured(600, 400);
+        let mut page = RgbImage::from_pixel(700, 1500, Rgb([255, 255, 255]));
+        image::imageops::overlay(&mut page, &inner, 50, 300);
+        // Lines of "text": short dark marks well under half a row.
+        for line in 0..6u32 {
+            for k in 0..20u32 {
+                for y in 0..14 {
+                    for x in 0..12 {
+                        page.put_pixel(40 + k * 30 + x, 800 + line * 40 + y, Rgb([20, 20, 20]));
+                        page.put_pixel(40 + k * 30 + x, 80 + line * 30 + y / 2, Rgb([20, 20, 20]));
+                    }
+                }
+            }
+        }
+        let r = photo_rect(&DynamicImage::ImageRgb8(page)).unwrap();
+        assert!(r.x.abs_diff(50) <= 4 && r.y.abs_diff(300) <= 6, "{r:?}");
+        assert!(
+            r.width.abs_diff(600) <= 8 && r.height.abs_diff(400) <= 8,
+            "{r:?}"
+        );
+        assert_eq!(photo_rect(&DynamicImage::ImageRgb8(inner)), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Hashing: exact identity (SHA-256) and perceptual fingerprints (PDQ,
 //! pHash, dHash) of decoded pixels. Pure functions, no I/O.
 
+pub mod features;
 mod imghash;
 pub mod pdq;
 mod sha256;

@@ -1,15 +1,40 @@
-//! Matching: which archived items does a fingerprint resemble, how
-//! closely, and under which mirror or rotation. Pure functions over an
-//! in-memory index; the catalog is not touched here.
+//! Matching: which archived items does an analysed file show, how was
+//! each match confirmed, and what was done to the picture.
+//!
+//! Matching is its own stage, called alike by `check`, by `archive` (for
+//! variant links) and by `report`, so a match is found and classified in
+//! one place:
+//!
+//! 1. candidates: the same SHA-256; PDQ within the threshold in any of
+//!    the eight orientations, for each probe (the picture, and the
+//!    picture inside a uniform border); stored local features voted for
+//!    by the query's features; pHash/dHash neighbours ([`index`]);
+//! 2. confirmation: a PDQ match within the threshold stands on its own
+//!    (the industry's tested rule); every other candidate must pass the
+//!    geometric verification of [`verify`], which also says what was done
+//!    to the picture (crop, rotation, screenshot, covered band, mirror).
+//!    A candidate that fails it is not reported.
 //!
 //! Thresholds follow PDQ's published guidance: two hashes match at a
 //! Hamming distance of 31 or less (of 256 bits), and a hash whose quality
 //! is below 50 (flat or featureless pictures) is not trusted on its own.
 
+pub mod verify;
+
+mod index;
+pub mod listed;
+
 use serde::Serialize;
 
-use crate::hash::{Dihedral, Hash64, Hash256};
-use crate::store::{IndexedHash, ItemId};
+use crate::analyze::{Analysis, Probe, VideoAnalysis};
+use crate::error::Result;
+use crate::hash::features::Features;
+use crate::hash::video::FrameHash;
+use crate::hash::{Dihedral, Perceptual, Sha256};
+use crate::store::{Archive, Catalog, Item, ItemId};
+use verify::{Alignment, Edit, VerifyParams, describe_edits};
+
+pub use index::{Candidate, Index, MIN_VOTES, Similar, VOTE_DISTANCE, find_matches, find_similar};
 
 /// PDQ match threshold from the PDQ paper and reference implementation.
 pub const DEFAULT_MAX_DISTANCE: u32 = 31;
@@ -20,10 +45,10 @@ pub const MIN_TRUSTED_QUALITY: u8 = 50;
 pub const CORROBORATING_DISTANCE: u32 = 12;
 
 /// pHash distance at or below which, together with [`SIMILAR_DHASH`], a
-/// pair PDQ does not match is still reported as a possible match (crops
-/// beyond PDQ's reach keep pHash and dHash close).
+/// pair PDQ does not match is nominated for verification (crops beyond
+/// PDQ's reach keep pHash and dHash close). Never a match on its own.
 pub const SIMILAR_PHASH: u32 = 6;
-/// dHash distance for a possible match; see [`SIMILAR_PHASH`].
+/// dHash distance for a nomination; see [`SIMILAR_PHASH`].
 pub const SIMILAR_DHASH: u32 = 8;
 
 /// Matching thresholds.
@@ -44,254 +69,500 @@ impl Default for Thresholds {
     }
 }
 
-/// A near match found in the index.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Candidate {
+/// How a match was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Evidence {
+    /// Same SHA-256.
+    Sha256,
+    /// PDQ within the threshold.
+    Pdq,
+    /// PDQ within the threshold once a uniform border was removed.
+    PdqWithoutBorder,
+    /// Confirmed by local features in one geometric arrangement (see
+    /// [`verify`]): crops, screenshots, banners, small rotations.
+    Features,
+}
+
+impl Evidence {
+    /// How the match was confirmed, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Evidence::Sha256 => "identical bytes (SHA-256)",
+            Evidence::Pdq => "PDQ hash within the threshold",
+            Evidence::PdqWithoutBorder => {
+                "PDQ hash within the threshold once its border is removed"
+            }
+            Evidence::Features => "local features in one consistent geometric arrangement",
+        }
+    }
+}
+
+/// A match of an analysed file against an archived item, before the
+/// item's sightings are looked up.
+#[derive(Debug, Clone)]
+pub struct Found {
     /// The archived item.
-    pub item: ItemId,
-    /// PDQ Hamming distance under the best transform.
+    pub item: Item,
+    /// PDQ distance in the matched orientation (0 for exact copies).
     pub distance: u32,
-    /// How the query relates to the archived picture: the query is the
-    /// archived picture under this transform (`Original` = same
-    /// orientation).
+    /// The file is the archived picture under this transform.
     pub relation: Dihedral,
-    /// Either hash has quality below the trusted minimum.
+    /// What the match rests on.
+    pub evidence: Evidence,
+    /// pHash distance in the matched orientation.
+    pub phash_distance: Option<u32>,
+    /// dHash distance in the matched orientation.
+    pub dhash_distance: Option<u32>,
+    /// A PDQ hash of quality below the trusted minimum was involved.
     pub low_quality: bool,
-    /// When the indexed hash is a video frame: the span it stands for.
-    pub span: Option<(f64, f64)>,
+    /// Matching frame pairs when a video is involved, by query time.
+    pub frames: Vec<FrameMatch>,
+    /// Between two videos: how much of each is found in the other.
+    pub overlap: Option<Overlap>,
+    /// How the file shows the archived picture, when their local
+    /// features were fitted (always for [`Evidence::Features`]).
+    pub alignment: Option<Alignment>,
 }
 
-/// The PDQ hashes matching scans, with a linear scan of popcounts (fast
-/// enough for hundreds of thousands of items; an index structure can
-/// replace it behind the same interface).
-#[derive(Debug, Clone, Default)]
-pub struct Index {
-    entries: Vec<IndexedHash>,
+impl Found {
+    /// The kind of match, decided here only.
+    pub fn kind(&self) -> MatchKind {
+        match self.evidence {
+            Evidence::Sha256 => MatchKind::Exact,
+            _ if self.overlap.is_some() => MatchKind::VideoOverlap,
+            _ if !self.frames.is_empty() => MatchKind::VideoFrame,
+            Evidence::Features => MatchKind::Altered,
+            _ if self.relation == Dihedral::Original => MatchKind::NearDuplicate,
+            _ => MatchKind::MirroredOrRotated,
+        }
+    }
+
+    /// The edits found by the feature fit, most telling first.
+    pub fn edits(&self) -> Vec<Edit> {
+        self.alignment
+            .as_ref()
+            .map(Alignment::edits)
+            .unwrap_or_default()
+    }
+
+    /// What was done to the archived picture, in words ("cropped to …;
+    /// mirrored left to right"), from the feature fit or, without one,
+    /// from the PDQ orientation.
+    pub fn change_text(&self) -> String {
+        match &self.alignment {
+            Some(a) if !a.edits().is_empty() => describe_edits(&a.edits()),
+            _ => self.relation.describe().to_string(),
+        }
+    }
+
+    /// A short description of the frames involved, for variant links.
+    pub fn detail(&self) -> Option<String> {
+        if let Some(o) = &self.overlap {
+            return Some(format!(
+                "{:.0}% of the new video's frames found, {:.0}% of the archived video's; offset {:+.1} s",
+                o.query_share * 100.0,
+                o.archived_share * 100.0,
+                o.offset_secs
+            ));
+        }
+        let best = self.frames.iter().min_by_key(|f| f.distance)?;
+        match (best.query_secs, best.archived) {
+            (None, Some((a, b))) => Some(format!("frame of the archived video at {a:.1}–{b:.1} s")),
+            (Some(q), None) => Some(format!("frame of the new video at {q:.1} s")),
+            _ => None,
+        }
+    }
 }
 
-impl Index {
-    /// Builds an index from catalog rows.
-    pub fn new(entries: Vec<IndexedHash>) -> Index {
-        Index { entries }
-    }
-
-    /// Adds one hash (an item archived during this run).
-    pub fn push(&mut self, entry: IndexedHash) {
-        self.entries.push(entry);
-    }
-
-    /// Number of hashes.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
+/// One matching pair of frames (or of a frame and a photo).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FrameMatch {
+    /// Time of the frame in the queried video (none for a photo query).
+    pub query_secs: Option<f64>,
+    /// Span of the matching frame in the archived video (none for an
+    /// archived photo).
+    pub archived: Option<(f64, f64)>,
+    /// PDQ distance.
+    pub distance: u32,
 }
 
-/// Finds every indexed item within `thresholds.max_distance` of the query
-/// under any of its eight dihedral transforms, keeping per item the
-/// transform with the smallest distance (the untransformed hash wins
-/// ties). `dihedrals` are the query's hashes indexed by
-/// `Dihedral as usize`. Results are sorted by distance, then item.
-pub fn find_matches(
-    dihedrals: &[Hash256; 8],
-    quality: u8,
+/// How two videos overlap, vPDQ-style.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Overlap {
+    /// Share of the query's trusted frames found in the archived video.
+    pub query_share: f64,
+    /// Share of the archived video's trusted frames found in the query.
+    pub archived_share: f64,
+    /// Median of (archived time − query time) over matching frames: where
+    /// the query starts within the archived video.
+    pub offset_secs: f64,
+}
+
+/// Every archived item an analysed file matches, best first: the exact
+/// copy, then PDQ matches (a match on a low-quality hash only when pHash
+/// or dHash corroborate it), then possible matches by pHash and dHash.
+///
+/// # Errors
+/// Catalog errors.
+pub fn find_all(
+    archive: &Archive,
     index: &Index,
+    a: &Analysis,
     thresholds: &Thresholds,
-) -> Vec<Candidate> {
-    let mut out = Vec::new();
-    for entry in &index.entries {
-        let mut best: Option<(u32, Dihedral)> = None;
-        for t in Dihedral::ALL {
-            let d = dihedrals[t as usize].distance(&entry.hash);
-            if d <= thresholds.max_distance && best.is_none_or(|(bd, _)| d < bd) {
-                best = Some((d, t));
+) -> Result<Vec<Found>> {
+    find_in(&archive.catalog, index, a, thresholds)
+}
+
+/// [`find_all`] against a catalog alone (an archive's, or one built in
+/// memory from a manifest).
+///
+/// # Errors
+/// Catalog errors.
+pub fn find_in(
+    catalog: &Catalog,
+    index: &Index,
+    a: &Analysis,
+    thresholds: &Thresholds,
+) -> Result<Vec<Found>> {
+    let fp = &a.fingerprint;
+    let mut found: Vec<Found> = Vec::new();
+    if let Some(item) = catalog.item_by_sha(&fp.sha256)? {
+        found.push(Found {
+            item,
+            distance: 0,
+            relation: Dihedral::Original,
+            evidence: Evidence::Sha256,
+            phash_distance: Some(0),
+            dhash_distance: Some(0),
+            low_quality: false,
+            frames: Vec::new(),
+            overlap: None,
+            alignment: None,
+        });
+    }
+    if let Some(v) = &a.video {
+        let mut rest = find_for_video(catalog, index, v, thresholds, &found)?;
+        found.append(&mut rest);
+        return Ok(found);
+    }
+    let seen = |found: &[Found], sha: &Sha256| found.iter().any(|f| f.item.sha256 == *sha);
+    let mut pdq: Vec<Found> = Vec::new();
+    for probe in &a.probes {
+        let h = &probe.hashes;
+        for c in find_matches(&h.pdq.dihedrals, h.pdq.pdq.quality, index, thresholds) {
+            let item = catalog.item(c.item)?;
+            if seen(&found, &item.sha256) {
+                continue;
+            }
+            let (p, d) = evidence(h, c.relation, &item);
+            if c.low_quality
+                && !(p.is_some_and(|p| p <= CORROBORATING_DISTANCE)
+                    || d.is_some_and(|d| d <= CORROBORATING_DISTANCE))
+            {
+                continue;
+            }
+            let candidate = Found {
+                item,
+                distance: c.distance,
+                relation: c.relation,
+                evidence: if probe.trimmed.is_some() {
+                    Evidence::PdqWithoutBorder
+                } else {
+                    Evidence::Pdq
+                },
+                phash_distance: p,
+                dhash_distance: d,
+                low_quality: c.low_quality,
+                frames: c
+                    .span
+                    .map(|span| FrameMatch {
+                        query_secs: None,
+                        archived: Some(span),
+                        distance: c.distance,
+                    })
+                    .into_iter()
+                    .collect(),
+                overlap: None,
+                alignment: None,
+            };
+            match pdq.iter_mut().find(|f| f.item.id == candidate.item.id) {
+                Some(f) => {
+                    let mut frames = std::mem::take(&mut f.frames);
+                    frames.extend(candidate.frames.iter().copied());
+                    if candidate.distance < f.distance {
+                        *f = candidate;
+                    }
+                    frames.sort_by(|a, b| span_start(a).total_cmp(&span_start(b)));
+                    frames.dedup();
+                    f.frames = frames;
+                }
+                None => pdq.push(candidate),
             }
         }
-        if let Some((distance, t)) = best {
-            out.push(Candidate {
-                item: entry.item,
-                distance,
-                // t(query) ≈ archived, so query ≈ t⁻¹(archived).
-                relation: t.inverse(),
-                low_quality: quality < thresholds.min_quality
-                    || entry.quality < thresholds.min_quality,
-                span: entry.span,
-            });
+    }
+    pdq.sort_by_key(|f| (f.distance, f.item.id));
+    found.extend(pdq);
+    // Describe PDQ matches by their feature fit where both sides have
+    // features (the fit may fail on a flat picture: the PDQ match stands).
+    if let Some(q) = &a.features {
+        for f in found.iter_mut().filter(|f| f.evidence != Evidence::Sha256) {
+            if let Some(stored) = index.features_of(f.item.id) {
+                f.alignment = verify::verify(stored, q, &VerifyParams::default());
+            }
         }
+    }
+    found.extend(verified_by_features(catalog, index, a, &found)?);
+    Ok(found)
+}
+
+/// Items confirmed by local features alone: nominated by shared
+/// descriptors ([`Index::feature_votes`]) or by pHash and dHash together
+/// ([`find_similar`], for each probe), then kept only when
+/// [`verify::verify`] confirms them. Skips `exclude`; most consistent
+/// corners first. Pure: the index is all it reads.
+pub fn feature_hits(
+    index: &Index,
+    query: &Features,
+    probes: &[Probe],
+    exclude: &[ItemId],
+) -> Vec<(ItemId, Alignment)> {
+    if query.is_empty() {
+        return Vec::new();
+    }
+    let mut nominated: Vec<ItemId> = index
+        .feature_votes(query)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    for probe in probes {
+        let h = &probe.hashes;
+        for s in find_similar(&h.phashes, &h.dhashes, index, &[]) {
+            if !nominated.contains(&s.item) {
+                nominated.push(s.item);
+            }
+        }
+    }
+    let params = VerifyParams::default();
+    let mut out: Vec<(ItemId, Alignment)> = nominated
+        .into_iter()
+        .filter(|id| !exclude.contains(id))
+        .filter_map(|id| {
+            let stored = index.features_of(id)?;
+            verify::verify(stored, query, &params).map(|al| (id, al))
+        })
+        .collect();
+    out.sort_by(|x, y| y.1.inliers.cmp(&x.1.inliers).then(x.0.cmp(&y.0)));
+    out
+}
+
+/// [`feature_hits`] as matches, with their items.
+fn verified_by_features(
+    catalog: &Catalog,
+    index: &Index,
+    a: &Analysis,
+    already: &[Found],
+) -> Result<Vec<Found>> {
+    let Some(query) = a.features.as_ref() else {
+        return Ok(Vec::new());
+    };
+    let exclude: Vec<ItemId> = already.iter().map(|f| f.item.id).collect();
+    let mut out = Vec::new();
+    for (id, al) in feature_hits(index, query, &a.probes, &exclude) {
+        let item = catalog.item(id)?;
+        let relation = dihedral_of(&al);
+        let h = &a.probes[0].hashes;
+        let distance = item.pdq.map_or(u32::MAX, |p| {
+            h.pdq.dihedrals[relation.inverse() as usize].distance(&p.hash)
+        });
+        let (phash_distance, dhash_distance) = evidence(h, relation, &item);
+        out.push(Found {
+            item,
+            distance,
+            relation,
+            evidence: Evidence::Features,
+            phash_distance,
+            dhash_distance,
+            low_quality: false,
+            frames: Vec::new(),
+            overlap: None,
+            alignment: Some(al),
+        });
+    }
+    Ok(out)
+}
+
+/// The eight-way orientation nearest to a fitted alignment.
+fn dihedral_of(a: &Alignment) -> Dihedral {
+    let quarter = ((a.rotation_degrees / 90.0).round() as i64).rem_euclid(4);
+    match (a.mirrored, quarter) {
+        (false, 0) => Dihedral::Original,
+        (false, 1) => Dihedral::Rotate270,
+        (false, 2) => Dihedral::Rotate180,
+        (false, _) => Dihedral::Rotate90,
+        (true, 0) => Dihedral::FlipY,
+        (true, 1) => Dihedral::FlipMinus1,
+        (true, 2) => Dihedral::FlipX,
+        (true, _) => Dihedral::FlipPlus1,
+    }
+}
+
+fn span_start(f: &FrameMatch) -> f64 {
+    f.archived.map_or(f.query_secs.unwrap_or(0.0), |s| s.0)
+}
+
+/// Matches of a video's kept frames: against archived photos (a frame
+/// that shows the photo) and archived videos (shares of frames found
+/// both ways and the time offset, as vPDQ compares videos). Frames of
+/// quality below the trusted minimum (black or flat frames) take no part.
+fn find_for_video(
+    catalog: &Catalog,
+    index: &Index,
+    v: &VideoAnalysis,
+    thresholds: &Thresholds,
+    already: &[Found],
+) -> Result<Vec<Found>> {
+    use std::collections::BTreeMap;
+    let trusted: Vec<&FrameHash> = v
+        .frames
+        .iter()
+        .filter(|f| f.hashes.pdq.pdq.quality >= thresholds.min_quality)
+        .collect();
+    // Per archived item: (query frame time, archived span, distance, relation).
+    type Hit = (f64, Option<(f64, f64)>, u32, Dihedral);
+    let mut hits: BTreeMap<ItemId, Vec<Hit>> = BTreeMap::new();
+    for f in &trusted {
+        // The frame inside any border, and the whole frame when it differs.
+        for h in std::iter::once(&f.hashes).chain(&f.whole) {
+            let h = &h.pdq;
+            for c in find_matches(&h.dihedrals, h.pdq.quality, index, thresholds) {
+                if c.low_quality || already.iter().any(|x| x.item.id == c.item) {
+                    continue;
+                }
+                hits.entry(c.item).or_default().push((
+                    f.start_secs,
+                    c.span,
+                    c.distance,
+                    c.relation,
+                ));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (id, hits) in hits {
+        let item = catalog.item(id)?;
+        let best =
+            hits.iter()
+                .min_by_key(|h| h.2)
+                .copied()
+                .unwrap_or((0.0, None, 0, Dihedral::Original));
+        let mut frames: Vec<FrameMatch> = Vec::new();
+        for &(q, span, distance, _) in &hits {
+            // Keep the closest archived frame for each query frame.
+            match frames.iter_mut().find(|m| m.query_secs == Some(q)) {
+                Some(m) if m.distance <= distance => {}
+                Some(m) => {
+                    *m = FrameMatch {
+                        query_secs: Some(q),
+                        archived: span,
+                        distance,
+                    }
+                }
+                None => frames.push(FrameMatch {
+                    query_secs: Some(q),
+                    archived: span,
+                    distance,
+                }),
+            }
+        }
+        frames.sort_by(|a, b| {
+            a.query_secs
+                .unwrap_or(0.0)
+                .total_cmp(&b.query_secs.unwrap_or(0.0))
+        });
+        let overlap = if item.media_type == "video" {
+            let archived_trusted = catalog
+                .frames(id)?
+                .iter()
+                .filter(|f| f.pdq.quality >= thresholds.min_quality)
+                .count()
+                .max(1);
+            let mut archived_hit: Vec<u64> = hits
+                .iter()
+                .filter_map(|h| h.1.map(|s| s.0.to_bits()))
+                .collect();
+            archived_hit.sort_unstable();
+            archived_hit.dedup();
+            let mut offsets: Vec<f64> = frames
+                .iter()
+                .filter_map(|m| Some(m.archived?.0 - m.query_secs?))
+                .collect();
+            offsets.sort_by(f64::total_cmp);
+            Some(Overlap {
+                query_share: frames.len() as f64 / trusted.len().max(1) as f64,
+                archived_share: (archived_hit.len() as f64 / archived_trusted as f64).min(1.0),
+                offset_secs: offsets.get(offsets.len() / 2).copied().unwrap_or(0.0),
+            })
+        } else {
+            None
+        };
+        let (phash_distance, dhash_distance) =
+            match v.frames.iter().find(|f| f.start_secs == best.0) {
+                Some(f) if overlap.is_none() => evidence(&f.hashes, best.3, &item),
+                _ => (None, None),
+            };
+        out.push(Found {
+            item,
+            distance: best.2,
+            relation: best.3,
+            evidence: Evidence::Pdq,
+            phash_distance,
+            dhash_distance,
+            low_quality: false,
+            frames,
+            overlap,
+            alignment: None,
+        });
     }
     out.sort_by(|a, b| {
-        (a.distance, a.item)
-            .cmp(&(b.distance, b.item))
-            .then(span_start(a.span).total_cmp(&span_start(b.span)))
+        let share = |f: &Found| {
+            f.overlap
+                .map_or(1.0, |o| o.query_share.max(o.archived_share))
+        };
+        share(b)
+            .total_cmp(&share(a))
+            .then(a.distance.cmp(&b.distance))
+            .then(a.item.id.cmp(&b.item.id))
     });
-    out
+    Ok(out)
 }
 
-fn span_start(span: Option<(f64, f64)>) -> f64 {
-    span.map_or(-1.0, |s| s.0)
+/// pHash and dHash distances between an archived item and the probe
+/// turned into the archived picture's orientation.
+fn evidence(h: &Perceptual, relation: Dihedral, item: &Item) -> (Option<u32>, Option<u32>) {
+    let t = relation.inverse() as usize;
+    (
+        item.phash.map(|p| p.distance(&h.phashes[t])),
+        item.dhash.map(|d| d.distance(&h.dhashes[t])),
+    )
 }
 
-/// A possible match found by pHash and dHash together.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Similar {
-    /// The archived item.
-    pub item: ItemId,
-    /// pHash distance (of 64) in the best orientation.
-    pub phash_distance: u32,
-    /// dHash distance (of 64) in that orientation.
-    pub dhash_distance: u32,
-    /// The query is the archived picture under this transform.
-    pub relation: Dihedral,
-    /// When the indexed hash is a video frame: the span it stands for.
-    pub span: Option<(f64, f64)>,
-}
-
-/// Finds indexed items whose pHash is within [`SIMILAR_PHASH`] and dHash
-/// within [`SIMILAR_DHASH`] of the query in one of its eight orientations
-/// (`phashes[t as usize]` is the pHash of the query under transform
-/// `t`), skipping `exclude`. Sorted by combined distance, then item.
-pub fn find_similar(
-    phashes: &[Hash64; 8],
-    dhashes: &[Hash64; 8],
-    index: &Index,
-    exclude: &[ItemId],
-) -> Vec<Similar> {
-    let mut out = Vec::new();
-    for entry in &index.entries {
-        let (Some(p), Some(d)) = (entry.phash, entry.dhash) else {
-            continue;
-        };
-        if exclude.contains(&entry.item) {
-            continue;
-        }
-        let best = Dihedral::ALL
-            .into_iter()
-            .map(|t| {
-                (
-                    phashes[t as usize].distance(&p),
-                    dhashes[t as usize].distance(&d),
-                    t,
-                )
-            })
-            .filter(|&(pd, dd, _)| pd <= SIMILAR_PHASH && dd <= SIMILAR_DHASH)
-            .min_by_key(|&(pd, dd, _)| pd + dd);
-        if let Some((phash_distance, dhash_distance, t)) = best {
-            out.push(Similar {
-                item: entry.item,
-                phash_distance,
-                dhash_distance,
-                relation: t.inverse(),
-                span: entry.span,
-            });
-        }
-    }
-    out.sort_by_key(|s| (s.phash_distance + s.dhash_distance, s.item));
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn hash_with_bits(bits: &[usize]) -> Hash256 {
-        let mut b = [0u8; 32];
-        for &k in bits {
-            b[31 - k / 8] |= 1 << (k % 8);
-        }
-        Hash256(b)
-    }
-
-    fn query(h: Hash256) -> [Hash256; 8] {
-        // Unrelated hashes for the other seven transforms.
-        let mut q = [hash_with_bits(&(0..128).collect::<Vec<_>>()); 8];
-        q[0] = h;
-        q
-    }
-
-    #[test]
-    fn threshold_is_inclusive_at_31() {
-        let base = hash_with_bits(&[]);
-        let index = Index::new(vec![
-            IndexedHash {
-                item: ItemId(1),
-                hash: hash_with_bits(&(0..31).collect::<Vec<_>>()),
-                quality: 100,
-                phash: None,
-                dhash: None,
-                span: None,
-            },
-            IndexedHash {
-                item: ItemId(2),
-                hash: hash_with_bits(&(0..32).collect::<Vec<_>>()),
-                quality: 100,
-                phash: None,
-                dhash: None,
-                span: None,
-            },
-            IndexedHash {
-                item: ItemId(3),
-                hash: base,
-                quality: 100,
-                phash: None,
-                dhash: None,
-                span: None,
-            },
-        ]);
-        let m = find_matches(&query(base), 100, &index, &Thresholds::default());
-        let found: Vec<_> = m.iter().map(|c| (c.item.0, c.distance)).collect();
-        assert_eq!(found, vec![(3, 0), (1, 31)]);
-        assert!(m.iter().all(|c| c.relation == Dihedral::Original));
-    }
-
-    #[test]
-    fn best_transform_wins_and_low_quality_is_flagged() {
-        let target = hash_with_bits(&[1, 2, 3, 200]);
-        let mut q = query(hash_with_bits(&(100..140).collect::<Vec<_>>()));
-        q[Dihedral::Rotate90 as usize] = hash_with_bits(&[1, 2, 3]);
-        let index = Index::new(vec![IndexedHash {
-            item: ItemId(7),
-            hash: target,
-            quality: 30,
-            phash: None,
-            dhash: None,
-            span: None,
-        }]);
-        let m = find_matches(&q, 100, &index, &Thresholds::default());
-        assert_eq!(m.len(), 1);
-        assert_eq!(m[0].distance, 1);
-        assert_eq!(m[0].relation, Dihedral::Rotate90.inverse());
-        assert!(m[0].low_quality);
-    }
-
-    #[test]
-    fn similar_needs_both_phash_and_dhash() {
-        let entry = |id, p, d| IndexedHash {
-            item: ItemId(id),
-            hash: hash_with_bits(&[]),
-            quality: 100,
-            phash: Some(Hash64(p)),
-            dhash: Some(Hash64(d)),
-            span: None,
-        };
-        let index = Index::new(vec![
-            entry(1, 0b11_1111, 0xff), // 6 and 8 bits away: similar
-            entry(2, 0b111_1111, 0),   // pHash 7 away: not
-            entry(3, 0, 0x1ff),        // dHash 9 away: not
-            entry(4, 0, 0),            // excluded
-        ]);
-        let far = Hash64(u64::MAX);
-        let mut p = [far; 8];
-        let mut d = [far; 8];
-        p[Dihedral::FlipY as usize] = Hash64(0);
-        d[Dihedral::FlipY as usize] = Hash64(0);
-        let got = find_similar(&p, &d, &index, &[ItemId(4)]);
-        assert_eq!(got.len(), 1);
-        assert_eq!(got[0].item, ItemId(1));
-        assert_eq!((got[0].phash_distance, got[0].dhash_distance), (6, 8));
-        assert_eq!(got[0].relation, Dihedral::FlipY);
-    }
+/// How a checked file relates to an archived item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MatchKind {
+    /// The same bytes.
+    Exact,
+    /// The same picture, same orientation, altered (resized,
+    /// recompressed, lightly cropped, …).
+    NearDuplicate,
+    /// The same picture mirrored or rotated.
+    MirroredOrRotated,
+    /// The same photograph, cropped, turned a little, shown in a
+    /// screenshot or partly covered: confirmed by local features.
+    Altered,
+    /// A photo and a frame of a video show the same picture.
+    VideoFrame,
+    /// Two videos share frames (a re-upload, a trim, a re-encode).
+    VideoOverlap,
 }

@@ -15,7 +15,7 @@ use super::{
     Appearance, DatedBy, Report, Status, TargetKind, Thumbnail, TimelineEntry, Variant,
     describe_days, kind_text, link_target,
 };
-use crate::pipeline::MatchKind;
+use crate::matching::MatchKind;
 
 /// Escapes text for HTML element content and quoted attribute values:
 /// `& < > " '` become character references, and control characters

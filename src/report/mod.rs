@@ -40,11 +40,12 @@ use std::path::Path;
 use image::codecs::jpeg::JpegEncoder;
 use serde::Serialize;
 
+use crate::analyze::{self, Analysis};
 use crate::decode::{self, Limits};
 use crate::error::{Error, Result};
 use crate::hash::{DHASH_KIND, Dihedral, Hash64, PHASH_KIND, Pdq, Sha256};
+use crate::matching::{self, Evidence, Found, FrameMatch, MatchKind};
 use crate::matching::{CORROBORATING_DISTANCE, Index, SIMILAR_DHASH, SIMILAR_PHASH, Thresholds};
-use crate::pipeline::{self, Analysis, Evidence, Found, FrameMatch, MatchKind};
 use crate::store::{Archive, Item, VideoFacts};
 
 pub use metadata::FileMetadata;
@@ -524,7 +525,7 @@ pub fn build(archive: &Archive, subject: Subject<'_>, opts: &ReportOptions) -> R
     // item when there is one, and what it matches.
     let (target, analysis, item) = match subject {
         Subject::File(path) => {
-            let a = pipeline::analyze_file(path, &opts.limits)?;
+            let a = analyze::analyze_file(path, &opts.limits)?;
             let item = catalog.item_by_sha(&a.fingerprint.sha256)?;
             let name = path.file_name().map_or_else(
                 || path.display().to_string(),
@@ -562,7 +563,7 @@ pub fn build(archive: &Archive, subject: Subject<'_>, opts: &ReportOptions) -> R
         }
     };
     let mut found = match &analysis {
-        Some(a) => pipeline::find_all(archive, &index, a, &opts.thresholds)?,
+        Some(a) => matching::find_all(archive, &index, a, &opts.thresholds)?,
         None => Vec::new(),
     };
     if let Some(item) = &item
@@ -577,29 +578,11 @@ pub fn build(archive: &Archive, subject: Subject<'_>, opts: &ReportOptions) -> R
         _ => None,
     };
 
-    // The component: confirmed matches and everything linked to them,
-    // then possible matches and what is linked to those.
+    // The component: every confirmed match and everything linked to it.
     let mut members: Vec<Member> = Vec::new();
     let subject_video = media.media_type == "video";
-    let (confirmed, possible): (Vec<Found>, Vec<Found>) = found
-        .into_iter()
-        .partition(|f| f.evidence != Evidence::PhashDhash);
-    members.extend(confirmed.into_iter().map(member_of_found));
+    members.extend(found.into_iter().map(member_of_found));
     follow_links(archive, &mut members, 0, true, subject_video, &mut notes)?;
-    let first_possible = members.len();
-    for f in possible {
-        if !members.iter().any(|m| m.item.id == f.item.id) {
-            members.push(member_of_found(f));
-        }
-    }
-    follow_links(
-        archive,
-        &mut members,
-        first_possible,
-        false,
-        subject_video,
-        &mut notes,
-    )?;
 
     // Sightings per member, then order the members (exact, confirmed,
     // possible; each by first appearance) and label them.
@@ -823,7 +806,7 @@ fn stored_analysis(
     let path = archive.objects.path_of(&item.sha256);
     match std::fs::read(&path)
         .map_err(|e| Error::io(&path, e))
-        .and_then(|b| pipeline::analyze_bytes(path.clone(), b, &opts.limits))
+        .and_then(|b| analyze::analyze_bytes(path.clone(), b, &opts.limits))
     {
         Ok(a) => Some(a),
         Err(e) => {
@@ -845,23 +828,20 @@ fn exact(item: Item) -> Found {
         low_quality: false,
         frames: Vec::new(),
         overlap: None,
+        alignment: None,
     }
 }
 
 fn member_of_found(f: Found) -> Member {
-    // As `check` classifies its matches.
-    let kind = match f.evidence {
-        Evidence::Sha256 => MatchKind::Exact,
-        Evidence::PhashDhash => MatchKind::Possible,
-        _ if f.overlap.is_some() => MatchKind::VideoOverlap,
-        _ if !f.frames.is_empty() => MatchKind::VideoFrame,
-        _ if f.relation == Dihedral::Original => MatchKind::NearDuplicate,
-        _ => MatchKind::MirroredOrRotated,
+    // Classified by the matcher, as `check` shows it.
+    let kind = f.kind();
+    let detail = match &f.alignment {
+        Some(_) if kind == MatchKind::Altered => Some(f.change_text()),
+        _ => f.detail(),
     };
-    let detail = f.detail();
     Member {
         kind,
-        confirmed: kind != MatchKind::Possible,
+        confirmed: true,
         // The file is the archived picture under `relation`, so the
         // archived picture is the file under its inverse.
         relation: f.relation.inverse(),
@@ -914,15 +894,11 @@ fn follow_links(
             let item = archive.catalog.item(link.other)?;
             // other = link(from) = link(from_relation(target)).
             let relation = compose(from_relation, link.relation);
-            let kind = if !confirmed {
-                MatchKind::Possible
-            } else {
-                match (subject_video, item.media_type == "video") {
-                    (true, true) => MatchKind::VideoOverlap,
-                    (true, false) | (false, true) => MatchKind::VideoFrame,
-                    _ if relation == Dihedral::Original => MatchKind::NearDuplicate,
-                    _ => MatchKind::MirroredOrRotated,
-                }
+            let kind = match (subject_video, item.media_type == "video") {
+                (true, true) => MatchKind::VideoOverlap,
+                (true, false) | (false, true) => MatchKind::VideoFrame,
+                _ if relation == Dihedral::Original => MatchKind::NearDuplicate,
+                _ => MatchKind::MirroredOrRotated,
             };
             members.push(Member {
                 item,
@@ -1000,8 +976,10 @@ fn changes(target: &Media, m: &Member) -> Vec<String> {
         out.push("identical file (same SHA-256)".to_string());
         return out;
     }
-    if m.kind == MatchKind::Possible {
-        out.push("possible match only: confirm by eye".to_string());
+    if m.kind == MatchKind::Altered {
+        if let Some(d) = &m.detail {
+            out.push(d.clone());
+        }
     }
     if m.relation != Dihedral::Original {
         out.push(m.relation.describe().to_string());
@@ -1400,7 +1378,9 @@ pub fn kind_text(v: &Variant) -> String {
             _ => "a frame of a video".to_string(),
         },
         MatchKind::VideoOverlap => "shares frames (video)".to_string(),
-        MatchKind::Possible => "possible match, unconfirmed".to_string(),
+        MatchKind::Altered => {
+            "altered copy (cropped, turned, in a screenshot or covered)".to_string()
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::hash::features::Features;
 use crate::hash::video::FrameHash;
 use crate::hash::{Dihedral, Hash64, Hash256, Pdq, Sha256};
 use crate::store::migrations;
@@ -72,6 +73,9 @@ pub struct NewItem {
     pub dhash: Option<Hash64>,
     /// Whether the bytes were copied into the store.
     pub stored: bool,
+    /// Local features in their stored form (see
+    /// [`crate::hash::features::Features::to_bytes`]), for a still picture.
+    pub features: Option<Vec<u8>>,
 }
 
 /// What a video item adds to [`NewItem`].
@@ -434,6 +438,47 @@ impl Catalog {
         Ok(out)
     }
 
+    /// Every stored set of local features, by item. A malformed blob is
+    /// an error: the catalog was damaged or edited by hand.
+    ///
+    /// # Errors
+    /// SQLite errors; [`Error::Invalid`] for a malformed blob.
+    pub fn item_features(&self) -> Result<Vec<(ItemId, Features)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT item_id, data FROM item_features ORDER BY item_id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, data) = row?;
+            let f = Features::from_bytes(&data).map_err(|e| Error::Invalid {
+                what: "catalog",
+                reason: format!("item {id}: {e}"),
+            })?;
+            out.push((ItemId(id), f));
+        }
+        Ok(out)
+    }
+
+    /// The stored local features of one item, when it has any.
+    ///
+    /// # Errors
+    /// As [`Catalog::item_features`].
+    pub fn features_of(&self, item: ItemId) -> Result<Option<Features>> {
+        let data: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT data FROM item_features WHERE item_id = ?1")?
+            .query_row([item.0], |r| r.get(0))
+            .optional()?;
+        data.map(|d| {
+            Features::from_bytes(&d).map_err(|e| Error::Invalid {
+                what: "catalog",
+                reason: format!("item {}: {e}", item.0),
+            })
+        })
+        .transpose()
+    }
+
     /// Sightings of one item, oldest first (by first-seen, then archived).
     ///
     /// # Errors
@@ -640,7 +685,18 @@ pub(crate) fn insert_item(tx: &Transaction<'_>, item: &NewItem, now: &str) -> Re
         item.stored,
         now,
     ])?;
-    Ok(ItemId(tx.last_insert_rowid()))
+    let id = ItemId(tx.last_insert_rowid());
+    if let Some(f) = &item.features {
+        insert_features(tx, id, f)?;
+    }
+    Ok(id)
+}
+
+/// Stores an item's local features (replacing any).
+pub(crate) fn insert_features(tx: &Transaction<'_>, item: ItemId, data: &[u8]) -> Result<()> {
+    tx.prepare_cached("INSERT OR REPLACE INTO item_features (item_id, data) VALUES (?1, ?2)")?
+        .execute(params![item.0, data])?;
+    Ok(())
 }
 
 /// Marks an item's bytes as present in the store.
@@ -846,6 +902,7 @@ mod tests {
             phash: None,
             dhash: None,
             stored: false,
+            features: None,
         }
     }
 

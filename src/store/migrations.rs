@@ -120,6 +120,12 @@ const MIGRATIONS: &[&str] = &[
         sighting_id INTEGER UNIQUE,
         import_id   INTEGER UNIQUE
     );",
+    // Local features of still pictures (38 bytes each), for confirming
+    // crops, screenshots and rotations.
+    "CREATE TABLE item_features (
+        item_id INTEGER PRIMARY KEY REFERENCES item(id),
+        data    BLOB NOT NULL
+    );",
 ];
 
 /// Work a migration needs beyond its SQL, run in the same transaction

@@ -1,0 +1,200 @@
+//! Analysis: one file read, decoded and hashed — everything matching and
+//! archiving need to know about it, computed once.
+//!
+//! A still picture is looked at in several ways (probes): as decoded, and
+//! inside any uniform border; and its local features are found (see
+//! [`crate::hash::features`]), so crops, screenshots and small
+//! rotations can be confirmed where whole-picture hashes lose them.
+
+use std::path::{Path, PathBuf};
+
+use crate::decode::trim::{self, Rect};
+use crate::decode::{self, Limits, video};
+use crate::error::{Error, Result};
+use crate::hash::features::{self, Features, QUERY_POINTS, STORED_POINTS};
+use crate::hash::video::{FrameCollector, FrameHash};
+use crate::hash::{self, Fingerprint, Perceptual, Sha256};
+use crate::store::VideoFacts;
+
+/// One way of looking at a picture for matching: as decoded, or with a
+/// uniform border (screenshot frame, letterbox) removed.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// The hashes in all eight orientations.
+    pub hashes: Perceptual,
+    /// The part of the picture hashed, when a border was removed.
+    pub trimmed: Option<Rect>,
+}
+
+/// One file read, decoded and hashed.
+#[derive(Debug)]
+pub struct Analysis {
+    /// The file.
+    pub path: PathBuf,
+    /// Its bytes (kept for the store).
+    pub bytes: Vec<u8>,
+    /// Format name (`jpeg`, …).
+    pub format: &'static str,
+    /// Upright width.
+    pub width: u32,
+    /// Upright height.
+    pub height: u32,
+    /// EXIF orientation tag that was applied (1 = none).
+    pub orientation: u8,
+    /// SHA-256, PDQ, pHash, dHash of the picture as it is.
+    pub fingerprint: Fingerprint,
+    /// The picture as decoded (first) and, when it has a uniform border,
+    /// without it. Empty for a video.
+    pub probes: Vec<Probe>,
+    /// For a still picture: its local features (up to
+    /// [`QUERY_POINTS`], strongest first, spread over the picture).
+    pub features: Option<Features>,
+    /// For a video or animation: its facts and kept frames.
+    pub video: Option<VideoAnalysis>,
+    /// Problems that did not stop the analysis (a truncated video).
+    pub warnings: Vec<String>,
+}
+
+/// What analysing a video found.
+#[derive(Debug, Clone)]
+pub struct VideoAnalysis {
+    /// Container, codec, duration, frame counts.
+    pub facts: VideoFacts,
+    /// Kept frames in time order (at least one).
+    pub frames: Vec<FrameHash>,
+}
+
+/// Reads, decodes and hashes one file.
+///
+/// # Errors
+/// Any read, size-limit or decode error, with the file's path.
+pub fn analyze_file(path: &Path, limits: &Limits) -> Result<Analysis> {
+    analyze_inner(path, limits).map_err(|e| e.in_file(path))
+}
+
+fn analyze_inner(path: &Path, limits: &Limits) -> Result<Analysis> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.len() > limits.max_bytes {
+        return Err(decode::too_large_bytes(meta.len(), limits));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    analyze_bytes(path.to_path_buf(), bytes, limits)
+}
+
+/// Decodes and hashes bytes already in memory.
+///
+/// # Errors
+/// Size-limit or decode errors (without a path).
+pub fn analyze_bytes(path: PathBuf, bytes: Vec<u8>, limits: &Limits) -> Result<Analysis> {
+    let sha = Sha256::of(&bytes);
+    if video::sniff_video(&bytes).is_some() {
+        return analyze_video(path, bytes, sha, limits);
+    }
+    let decoded = decode::decode_image(&bytes, limits)?;
+    let whole = hash::perceptual(&decoded.image);
+    let mut probes = vec![Probe {
+        hashes: whole,
+        trimmed: None,
+    }];
+    // The picture inside a uniform border, and the photograph inside a
+    // screenshot or post: each a probe of its own.
+    let mut rects: Vec<Rect> = Vec::new();
+    if let Some(r) = trim::content_rect(&decoded.image) {
+        rects.push(r);
+    }
+    if let Some(r) = trim::photo_rect(&decoded.image) {
+        if !rects.iter().any(|q| close(q, &r)) {
+            rects.push(r);
+        }
+    }
+    let mut features = features::extract(&decoded.image, QUERY_POINTS);
+    for r in &rects {
+        let inner = decoded.image.crop_imm(r.x, r.y, r.width, r.height);
+        probes.push(Probe {
+            hashes: hash::perceptual(&inner),
+            trimmed: Some(*r),
+        });
+    }
+    // The photograph inside a screenshot is small on the working copy:
+    // its own features, found at full detail, join the picture's.
+    if let Some(r) = rects.last().filter(|r| is_small_part(r, &decoded)) {
+        let inner = decoded.image.crop_imm(r.x, r.y, r.width, r.height);
+        let part = features::extract(&inner, QUERY_POINTS);
+        features.absorb(&part, (r.x, r.y));
+    }
+    Ok(Analysis {
+        path,
+        format: decoded.format.name(),
+        width: decoded.width(),
+        height: decoded.height(),
+        orientation: decoded.orientation,
+        fingerprint: whole.fingerprint(sha),
+        probes,
+        features: Some(features),
+        video: None,
+        warnings: Vec::new(),
+        bytes,
+    })
+}
+
+fn analyze_video(path: PathBuf, bytes: Vec<u8>, sha: Sha256, limits: &Limits) -> Result<Analysis> {
+    let mut collector = FrameCollector::new();
+    let info = video::decode_video(&bytes, &limits.video, &limits.sampling, &mut |f| {
+        collector.push(f);
+        Ok(())
+    })?;
+    let sampled = collector.sampled();
+    let frames = collector.finish(info.duration_secs);
+    let Some(first) = frames.first() else {
+        return Err(Error::Decode {
+            format: info.container.name().to_string(),
+            reason: "no frame could be decoded".to_string(),
+        });
+    };
+    let fingerprint = first.hashes.fingerprint(sha);
+    let facts = VideoFacts {
+        container: info.container.name().to_string(),
+        codec: info.codec.clone(),
+        decoder: info.decoder.name().to_string(),
+        duration_secs: info.duration_secs,
+        frames_decoded: info.frames_decoded,
+        frames_sampled: sampled,
+        frames_kept: frames.len() as u64,
+        warnings: (!info.warnings.is_empty()).then(|| info.warnings.join("\n")),
+    };
+    Ok(Analysis {
+        path,
+        format: info.container.name(),
+        width: info.width,
+        height: info.height,
+        orientation: 1,
+        fingerprint,
+        probes: Vec::new(),
+        features: None,
+        video: Some(VideoAnalysis { facts, frames }),
+        warnings: info.warnings,
+        bytes,
+    })
+}
+
+/// Two rectangles within a few pixels of each other.
+fn close(a: &Rect, b: &Rect) -> bool {
+    a.x.abs_diff(b.x) + a.y.abs_diff(b.y) + a.width.abs_diff(b.width) + a.height.abs_diff(b.height)
+        < 16
+}
+
+/// A part covering under two thirds of the picture.
+fn is_small_part(r: &Rect, d: &decode::DecodedImage) -> bool {
+    u64::from(r.width) * u64::from(r.height) * 3 < u64::from(d.width()) * u64::from(d.height()) * 2
+}
+
+impl Analysis {
+    /// The features kept in the catalog for this picture when it is
+    /// archived: the [`STORED_POINTS`] strongest, spread out.
+    pub fn stored_features(&self) -> Option<Features> {
+        self.features
+            .as_ref()
+            .filter(|f| !f.is_empty())
+            .map(|f| f.strongest_spread(STORED_POINTS))
+    }
+}
