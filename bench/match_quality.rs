@@ -705,61 +705,69 @@ fn negatives(corpus: &Path, photos: &[RgbImage], pairs_wanted: usize) {
         })
         .collect();
     let n = set.len();
-    // Each image in turn is the archive (one item) and every image of
-    // another source the query; sample when there are more pairs than
-    // wanted.
-    let all_pairs: usize = (0..n)
-        .map(|i| set.iter().filter(|q| q.source != set[i].source).count())
-        .sum();
+    // All images are archived in one index (item i = image i), as
+    // `check` sees an archive; every image is then checked against it,
+    // and only hits on images of other sources count. When that is more
+    // pairs than wanted, the queries are sampled.
+    let mut entries = Vec::new();
+    let mut stored = Vec::new();
+    for (i, neg) in set.iter().enumerate() {
+        let a = &neg.analysis;
+        entries.push(IndexedHash {
+            item: ItemId(i as i64),
+            hash: a.fingerprint.pdq.hash,
+            quality: a.fingerprint.pdq.quality,
+            phash: Some(a.fingerprint.phash),
+            dhash: Some(a.fingerprint.dhash),
+            span: None,
+        });
+        if let Some(f) = a.stored_features() {
+            stored.push((ItemId(i as i64), f));
+        }
+    }
+    let index = Index::new(entries).with_features(stored);
+    let pairs_per_query = |j: usize| set.iter().filter(|q| q.source != set[j].source).count();
+    let all_pairs: usize = (0..n).map(pairs_per_query).sum();
     let keep_every = (all_pairs / pairs_wanted.max(1)).max(1);
     let thresholds = Thresholds::default();
     let results: Vec<(u64, u64, Vec<String>)> = (0..n)
         .into_par_iter()
-        .map(|i| {
-            let a = &set[i].analysis;
-            let entry = IndexedHash {
-                item: ItemId(1),
-                hash: a.fingerprint.pdq.hash,
-                quality: a.fingerprint.pdq.quality,
-                phash: Some(a.fingerprint.phash),
-                dhash: Some(a.fingerprint.dhash),
-                span: None,
-            };
-            let mut index = Index::new(vec![entry]);
-            if let Some(f) = a.stored_features() {
-                index.push_features(ItemId(1), f);
-            }
-            let (mut tried, mut wrong, mut what) = (0u64, 0u64, Vec::new());
-            for (j, q) in set.iter().enumerate() {
-                if q.source == set[i].source || (i * n + j) % keep_every != 0 {
-                    continue;
+        .filter(|j| j % keep_every == 0)
+        .map(|j| {
+            let qa = &set[j].analysis;
+            let other = |id: ItemId| set[id.0 as usize].source != set[j].source;
+            let mut hit: Vec<(ItemId, &str)> = Vec::new();
+            for p in &qa.probes {
+                for c in matching::find_matches(
+                    &p.hashes.pdq.dihedrals,
+                    p.hashes.pdq.pdq.quality,
+                    &index,
+                    &thresholds,
+                ) {
+                    if !c.low_quality && other(c.item) {
+                        hit.push((c.item, "PDQ"));
+                    }
                 }
-                tried += 1;
-                let qa = &q.analysis;
-                let by_pdq = qa.probes.iter().any(|p| {
-                    matching::find_matches(
-                        &p.hashes.pdq.dihedrals,
-                        p.hashes.pdq.pdq.quality,
-                        &index,
-                        &thresholds,
+            }
+            if let Some(f) = &qa.features {
+                for (id, _) in matching::feature_hits(&index, f, &qa.probes, &[]) {
+                    if other(id) {
+                        hit.push((id, "features"));
+                    }
+                }
+            }
+            hit.sort();
+            hit.dedup_by_key(|h| h.0);
+            let what = hit
+                .iter()
+                .map(|(id, how)| {
+                    format!(
+                        "image {} (source {}) ~ image {j} (source {}): {how}",
+                        id.0, set[id.0 as usize].source, set[j].source
                     )
-                    .iter()
-                    .any(|c| !c.low_quality)
-                });
-                let by_features = qa.features.as_ref().is_some_and(|f| {
-                    !matching::feature_hits(&index, f, &qa.probes, &[]).is_empty()
-                });
-                if by_pdq || by_features {
-                    wrong += 1;
-                    what.push(format!(
-                        "image {i} (source {}) ~ image {j} (source {}): {}",
-                        set[i].source,
-                        q.source,
-                        if by_pdq { "PDQ" } else { "features" }
-                    ));
-                }
-            }
-            (tried, wrong, what)
+                })
+                .collect();
+            (pairs_per_query(j) as u64, hit.len() as u64, what)
         })
         .collect();
     let tried: u64 = results.iter().map(|r| r.0).sum();
@@ -801,10 +809,10 @@ fn derived(im: &RgbImage, seed: u64) -> Vec<RgbImage> {
             out.push(crop(tx * w / 2, ty * h / 2, w / 2, h / 2));
         }
     }
-    // Centre crop and a few fixed random crops.
+    // Centre crop and fixed random crops.
     out.push(centre_crop(im, 0.6));
     let mut rng = Rng(seed ^ 0xabc);
-    for _ in 0..4 {
+    for _ in 0..8 {
         let cw = w / 3 + rng.below(u64::from(w / 2)) as u32;
         let ch = h / 3 + rng.below(u64::from(h / 2)) as u32;
         let x = rng.below(u64::from(w - cw + 1)) as u32;

@@ -102,10 +102,9 @@ pub fn analyze_bytes(path: PathBuf, bytes: Vec<u8>, limits: &Limits) -> Result<A
     if let Some(r) = trim::content_rect(&decoded.image) {
         rects.push(r);
     }
-    if let Some(r) = trim::photo_rect(&decoded.image) {
-        if !rects.iter().any(|q| close(q, &r)) {
-            rects.push(r);
-        }
+    if let Some(r) = trim::photo_rect(&decoded.image).filter(|r| !rects.iter().any(|q| close(q, r)))
+    {
+        rects.push(r);
     }
     let mut features = features::extract(&decoded.image, QUERY_POINTS);
     for r in &rects {

@@ -288,6 +288,9 @@ fn crop_words(r: &Region) -> String {
     format!("cropped to {what} ({:.0}% of its area)", r.area() * 100.0)
 }
 
+/// A point on a working copy.
+type Point = (f64, f64);
+
 /// A similarity transform q = a·p + b on complex numbers (x + iy).
 #[derive(Debug, Clone, Copy)]
 struct Similarity {
@@ -344,7 +347,7 @@ impl Similarity {
     }
 
     /// Least squares over many pairs.
-    fn fit(pairs: &[((f64, f64), (f64, f64))]) -> Option<Similarity> {
+    fn fit(pairs: &[(Point, Point)]) -> Option<Similarity> {
         let n = pairs.len() as f64;
         if pairs.len() < 2 {
             return None;
@@ -470,7 +473,7 @@ fn verify_one(
         let own = f64::from(query.points[j].angle) - f64::from(archived.points[i].angle);
         angle_diff(own, s.angle()) <= MAX_ANGLE_ERROR
     };
-    let mut rng = SplitMix(0x0ddb_a11 ^ pairs.len() as u64);
+    let mut rng = SplitMix(0x00dd_ba11 ^ pairs.len() as u64);
     let mut best: Vec<Pair> = Vec::new();
     for _ in 0..params.iterations {
         let x = pairs[rng.below(pairs.len())];
@@ -653,7 +656,8 @@ fn clip_box(pts: &[(f64, f64); 4], w: f64, h: f64) -> Option<Region> {
 
 /// A band along one side of the visible part where the archived picture
 /// has corners but none reappears, while elsewhere many do: so unlikely
-/// by chance (probability under 1%) that the band must be covered.
+/// by chance (probability under 1 in 10,000) that the band must be
+/// covered.
 fn covered_band(
     archived: &Features,
     inliers: &[Pair],
@@ -696,7 +700,7 @@ fn covered_band(
         }
         let rate = total_in as f64 / outside as f64;
         let chance = (1.0 - rate.min(0.95)).powi(in_band as i32);
-        if chance < 0.01 && best.is_none_or(|b| chance < b.2) {
+        if chance < 1e-4 && in_band >= 10 && best.is_none_or(|b| chance < b.2) {
             best = Some((side, depth, chance));
         }
     }

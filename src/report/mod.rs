@@ -976,10 +976,8 @@ fn changes(target: &Media, m: &Member) -> Vec<String> {
         out.push("identical file (same SHA-256)".to_string());
         return out;
     }
-    if m.kind == MatchKind::Altered {
-        if let Some(d) = &m.detail {
-            out.push(d.clone());
-        }
+    if let Some(d) = m.detail.as_ref().filter(|_| m.kind == MatchKind::Altered) {
+        out.push(d.clone());
     }
     if m.relation != Dihedral::Original {
         out.push(m.relation.describe().to_string());

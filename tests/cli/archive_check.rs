@@ -312,7 +312,8 @@ fn bordered_and_cropped_copies() {
     assert_eq!(m[0]["evidence"], "pdq-without-border");
     assert!(m[0]["distance"].as_u64().unwrap() <= 16, "{out:#}");
 
-    // A 10% centre crop: beyond PDQ, caught by pHash + dHash as possible.
+    // A 10% centre crop: beyond PDQ, confirmed by local features, with
+    // the part of the photo it keeps.
     let (w, h) = (img.width(), img.height());
     let crop = img.crop_imm(w / 20, h / 20, w - w / 10, h - h / 10);
     let crop_path = s.join("crop.jpg");
@@ -321,13 +322,30 @@ fn bordered_and_cropped_copies() {
     let m = matches_of(&out);
     assert_eq!(m.len(), 1, "{out:#}");
     assert_eq!(m[0]["item"]["sha256"], want.as_str());
-    assert_eq!(m[0]["kind"], "possible");
-    assert_eq!(m[0]["evidence"], "phash-dhash");
-    // A possible match never becomes a variant link.
+    assert_eq!(m[0]["kind"], "altered");
+    assert_eq!(m[0]["evidence"], "features");
+    let visible = &m[0]["alignment"]["visible"];
+    for (edge, want) in [
+        ("left", 0.05),
+        ("top", 0.05),
+        ("right", 0.95),
+        ("bottom", 0.95),
+    ] {
+        let got = visible[edge].as_f64().unwrap();
+        assert!((got - want).abs() < 0.03, "{edge}: {got} in {out:#}");
+    }
+    assert!(
+        m[0]["change"]
+            .as_str()
+            .unwrap()
+            .starts_with("cropped to the middle"),
+        "{out:#}"
+    );
+    // A confirmed match becomes a variant link.
     let archived = t.json(["archive".as_ref(), crop_path.as_os_str()], 0);
     assert_eq!(
         archived["files"][0]["variant_of"].as_array().unwrap().len(),
-        0
+        1
     );
 }
 

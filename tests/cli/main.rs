@@ -4,6 +4,7 @@
 
 mod archive_check;
 mod broken;
+mod circulating;
 mod manifest;
 mod report;
 mod util;

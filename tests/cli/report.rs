@@ -302,7 +302,7 @@ fn file_report_matches_without_archiving() {
 }
 
 #[test]
-fn possible_match_is_shown_but_never_sets_the_earliest() {
+fn confirmed_crop_is_a_variant_and_sets_the_earliest() {
     let t = TestArchive::new();
     let original = sample(PHOTO);
     archive(
@@ -312,8 +312,8 @@ fn possible_match_is_shown_but_never_sets_the_earliest() {
         "Launch",
         "2024-03-01",
     );
-    // A 10% centre crop archived with an older date: beyond PDQ, so not
-    // linked; only a possible match.
+    // A 10% centre crop archived with an older date: beyond PDQ, but
+    // confirmed by local features, so linked as a variant.
     let img = image::open(&original).unwrap();
     let (w, h) = (img.width(), img.height());
     let crop = t.scratch().join("crop.jpg");
@@ -329,21 +329,12 @@ fn possible_match_is_shown_but_never_sets_the_earliest() {
         "Older crop",
         "2020-01-01",
     );
-    assert_eq!(v["files"][0]["variant_of"], serde_json::json!([]));
+    assert_eq!(v["files"][0]["variant_of"].as_array().unwrap().len(), 1);
     let v = json_report(&t, original.as_os_str());
-    assert_eq!(v["earliest"]["date"], "2024-03-01");
-    assert_eq!(v["earlier_possible"]["date"], "2020-01-01");
-    assert_eq!(v["earlier_possible"]["kind"], "possible");
-    assert_eq!(v["verdict"]["recycled"], false);
-    assert_eq!(v["verdict"]["confirmed_variants"], 1);
-    assert_eq!(v["verdict"]["possible_variants"], 1);
-    assert_eq!(v["timeline"][0]["confirmed"], false);
-    assert!(
-        v["verdict"]["summary"]
-            .as_str()
-            .unwrap()
-            .contains("unconfirmed possible match was seen earlier")
-    );
+    assert_eq!(v["earliest"]["date"], "2020-01-01", "{v:#}");
+    assert_eq!(v["verdict"]["recycled"], true);
+    assert_eq!(v["verdict"]["possible_variants"], 0);
+    assert_eq!(v["timeline"][0]["confirmed"], true);
 }
 
 /// Captions, sources and notes an attacker controls.
