@@ -6,7 +6,8 @@
 //! per line or in a CSV column) are read by [`hashlist`].
 //!
 //! Layout (`docs/manifest.md`, schema `docs/manifest.schema.json`): JSON
-//! Lines, UTF-8. Line 1 is the header (format `firstseen-manifest/1`,
+//! Lines, UTF-8. Line 1 is the header (format `firstseen-manifest/2`;
+//! `/1`, the same without local features, is still read;
 //! tool, hash kinds, the exporting archive's chain head, counts, import
 //! history); every further line is one item, in ascending SHA-256 order,
 //! with its sightings, frames and links in a stable order. Two exports of
@@ -43,8 +44,10 @@ use crate::store::exchange::{
 
 pub use read::{ManifestHeader, ManifestReader};
 
-/// The `format` field of every manifest this version writes and reads.
-pub const FORMAT: &str = "firstseen-manifest/1";
+/// The `format` field of every manifest this version writes (and reads).
+pub const FORMAT: &str = "firstseen-manifest/2";
+/// The first format, without local features, still read.
+pub const FORMAT_1: &str = "firstseen-manifest/1";
 /// Kind name of the PDQ hashes (256 bits, the reference bit order).
 pub const PDQ_KIND: &str = "pdq-256";
 
@@ -58,6 +61,8 @@ pub mod limits {
     pub const SOURCE_TEXT: usize = 16 << 10;
     /// File names, list names, link details, tool names.
     pub const SHORT_TEXT: usize = 1024;
+    /// Base64 text of an item's local features (up to 1,000 features).
+    pub const FEATURES_TEXT: usize = 52 << 10;
     /// Container, codec and decoder names.
     pub const NAME_TEXT: usize = 64;
     /// Frames of one video.
@@ -245,6 +250,10 @@ fn wire_item(i: &ExchangeItem) -> wire::Item {
                 })
                 .collect(),
         ),
+        features: i.features.as_ref().map(|f| {
+            use base64::Engine as _;
+            wire::Text(base64::engine::general_purpose::STANDARD.encode(f))
+        }),
     }
 }
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::limits::{MAX_LINE, MAX_SECONDS};
 use super::lines::BoundedLines;
 use super::wire;
-use super::{FORMAT, PDQ_KIND};
+use super::{FORMAT, FORMAT_1, PDQ_KIND};
 use crate::error::{Error, Result};
 use crate::hash::{DHASH_KIND, Dihedral, PHASH_KIND, Pdq, Sha256};
 use crate::store::VideoFacts;
@@ -91,7 +91,7 @@ impl<R: BufRead> ManifestReader<R> {
         match serde_json::from_slice::<Format>(r.lines.buf()) {
             Ok(Format {
                 format: Some(serde_json::Value::String(f)),
-            }) if f == FORMAT => {}
+            }) if f == FORMAT || f == FORMAT_1 => {}
             Ok(Format { format: Some(f) }) => {
                 return Err(line_error(
                     line,
@@ -297,6 +297,21 @@ fn check_item(
         ));
     }
     check_name("format", &w.format.0)?;
+    let features = match &w.features {
+        None => None,
+        Some(_) if media != "image" => {
+            return Err(bad("features", "only a still image has features"));
+        }
+        Some(t) => {
+            use base64::Engine as _;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(t.0.as_bytes())
+                .map_err(|e| bad("features", format!("not base64: {e}")))?;
+            crate::hash::features::Features::from_bytes(&bytes)
+                .map_err(|e| bad("features", e.to_string()))?;
+            Some(bytes)
+        }
+    };
     if let Some(p) = &w.pdq {
         check_quality("pdq.quality", p.quality)?;
     }
@@ -418,6 +433,7 @@ fn check_item(
         frames,
         sightings,
         links,
+        features,
     })
 }
 

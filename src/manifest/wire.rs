@@ -254,6 +254,10 @@ pub struct Item {
     /// Near-duplicate links.
     #[serde(default, skip_serializing_if = "Bounded::is_empty")]
     pub variant_of: Bounded<Link, MAX_LINKS>,
+    /// Local features of a still picture, base64 of their stored form
+    /// (format 2 on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<Text<FEATURES_TEXT>>,
 }
 
 /// PDQ hash and quality.

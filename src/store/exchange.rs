@@ -52,6 +52,9 @@ pub struct ExchangeItem {
     pub sightings: Vec<ExchangeSighting>,
     /// Items this one is a near duplicate of.
     pub links: Vec<ExchangeLink>,
+    /// Local features of a still picture, in their stored form (see
+    /// [`crate::hash::features::Features::to_bytes`]).
+    pub features: Option<Vec<u8>>,
 }
 
 /// A kept frame of a video, without its thumbnail.
@@ -448,7 +451,8 @@ impl Catalog {
         {
             let mut items = tx.prepare(
                 "SELECT id, sha256, media_type, format, width, height, byte_size, pdq, pdq_quality,
-                        phash, dhash FROM item ORDER BY sha256",
+                        phash, dhash, f.data FROM item LEFT JOIN item_features f ON f.item_id = id
+                  ORDER BY sha256",
             )?;
             let mut rows = items.query([])?;
             while let Some(r) = rows.next()? {
@@ -474,6 +478,7 @@ impl Catalog {
                     frames: Vec::new(),
                     sightings: Vec::new(),
                     links: Vec::new(),
+                    features: r.get(11)?,
                 };
                 read_item_details(&tx, id, &mut item)?;
                 each(ExportPart::Item(&item))?;
@@ -859,6 +864,9 @@ fn insert_item(tx: &Transaction<'_>, item: &ExchangeItem, now: &str) -> Result<i
     let id = tx.last_insert_rowid();
     if let Some(v) = &item.video {
         catalog::insert_video_facts(tx, ItemId(id), v)?;
+    }
+    if let Some(f) = &item.features {
+        catalog::insert_features(tx, ItemId(id), f)?;
     }
     let mut stmt = tx.prepare_cached(
         "INSERT INTO frame (item_id, seq, frame_number, start_secs, end_secs, pdq, pdq_quality,

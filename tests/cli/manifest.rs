@@ -93,7 +93,7 @@ fn export_is_deterministic_and_round_trips_byte_for_byte() {
     let lines: Vec<&str> = a_text.lines().collect();
     assert_eq!(lines.len(), 1 + 6, "{a_text}");
     let header: Value = serde_json::from_str(lines[0]).unwrap();
-    assert_eq!(header["format"], "firstseen-manifest/1");
+    assert_eq!(header["format"], "firstseen-manifest/2");
     assert_eq!(header["items"], 6);
     assert_eq!(header["sightings"], 7);
     let status = t.json(["status"], 0);
@@ -457,7 +457,7 @@ fn hostile_manifests_give_clean_errors() {
         ),
         (
             "another format",
-            header.replace("manifest/1", "manifest/9"),
+            header.replace("manifest/2", "manifest/9"),
             vec!["line 1", "field format"],
         ),
         (
@@ -564,6 +564,88 @@ fn check_against_a_manifest_needs_no_archive() {
         .assert()
         .code(2);
     assert!(stderr_of(&out).contains("line 1"), "{}", stderr_of(&out));
+}
+
+#[test]
+fn manifest_features_confirm_crops_without_the_files() {
+    // Items known only from a manifest carry their local features, so a
+    // crop of one is confirmed in an archive that never saw the file.
+    let t = populated();
+    let a = export(&t, "a.jsonl");
+    let text = read(&a);
+    assert!(
+        body(&text).contains("\"features\":\"RlNGM"),
+        "features exported"
+    );
+    let u = TestArchive::new();
+    u.json(["import".as_ref(), a.as_os_str()], 0);
+    let photo = sample("skimage-chelsea.png");
+    let img = image::open(&photo).unwrap();
+    let (w, h) = (img.width(), img.height());
+    let crop = u.scratch().join("crop.jpg");
+    save(&img.crop_imm(w / 5, h / 6, w * 3 / 5, h * 2 / 3), &crop, 85);
+    let v = u.json(["check".as_ref(), crop.as_os_str()], 0);
+    let m = &v["files"][0]["matches"][0];
+    assert_eq!(m["item"]["sha256"], sha256_of(&photo).as_str(), "{v:#}");
+    assert_eq!(m["evidence"], "features", "{v:#}");
+    assert_eq!(m["item"]["stored"], false);
+    // The same through check --manifest, with no archive at all.
+    let v = u.json(
+        [
+            "check".as_ref(),
+            crop.as_os_str(),
+            "--manifest".as_ref(),
+            a.as_os_str(),
+        ],
+        0,
+    );
+    assert_eq!(v["files"][0]["matches"][0]["evidence"], "features", "{v:#}");
+    // A format-1 manifest (no features) is still read: PDQ matches only.
+    let old = u.scratch().join("old.jsonl");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[0] = lines[0].replace("firstseen-manifest/2", "firstseen-manifest/1");
+    for l in lines.iter_mut().skip(1) {
+        let mut item: Value = serde_json::from_str(l).unwrap();
+        item.as_object_mut().unwrap().remove("features");
+        *l = item.to_string();
+    }
+    std::fs::write(&old, lines.join("\n") + "\n").unwrap();
+    let v = u.json(
+        [
+            "check".as_ref(),
+            crop.as_os_str(),
+            "--manifest".as_ref(),
+            old.as_os_str(),
+        ],
+        1,
+    );
+    assert_eq!(v["files"][0]["matches"], serde_json::json!([]), "{v:#}");
+    // Features in a format-2 manifest are untrusted: garbage is refused
+    // with the line and field named.
+    let bad = u.scratch().join("bad.jsonl");
+    let mut broken = text.lines().map(str::to_string).collect::<Vec<_>>();
+    let at = broken
+        .iter()
+        .position(|l| l.contains("\"features\""))
+        .unwrap();
+    let mut item: Value = serde_json::from_str(&broken[at]).unwrap();
+    item["features"] = Value::String("RlNGMQAAAAAA".into());
+    broken[at] = item.to_string();
+    std::fs::write(&bad, broken.join("\n") + "\n").unwrap();
+    let out = u
+        .cmd([
+            "check".as_ref(),
+            crop.as_os_str(),
+            "--manifest".as_ref(),
+            bad.as_os_str(),
+        ])
+        .assert()
+        .code(2);
+    let err = stderr_of(&out);
+    assert!(
+        err.contains(&format!("line {}", at + 1)) && err.contains("features"),
+        "{err}"
+    );
 }
 
 #[test]
