@@ -750,9 +750,9 @@ fn negatives(corpus: &Path, photos: &[RgbImage], pairs_wanted: usize) {
                 }
             }
             if let Some(f) = &qa.features {
-                for (id, _) in matching::feature_hits(&index, f, &qa.probes, &[]) {
-                    if other(id) {
-                        hit.push((id, "features"));
+                for h in matching::feature_hits(&index, f, &qa.probes, &[]) {
+                    if other(h.item) {
+                        hit.push((h.item, "features"));
                     }
                 }
             }

@@ -207,7 +207,9 @@ pub fn archive(
 /// # Errors
 /// Catalog errors.
 pub fn load_index(catalog: &Catalog) -> Result<Index> {
-    Ok(Index::new(catalog.pdq_hashes()?).with_features(catalog.item_features()?))
+    Ok(Index::new(catalog.pdq_hashes()?)
+        .with_features(catalog.item_features()?)
+        .with_frame_features(catalog.frame_features()?))
 }
 
 fn error_path(e: &Error) -> Option<PathBuf> {
@@ -304,6 +306,9 @@ fn archive_one(
             }
             Some(v) => {
                 for f in &v.frames {
+                    if let Some(feat) = &f.features {
+                        index.push_frame_features(id, (f.start_secs, f.end_secs), feat.clone());
+                    }
                     index.push(IndexedHash {
                         item: id,
                         hash: f.hashes.pdq.pdq.hash,

@@ -16,7 +16,12 @@ use serde::Serialize;
 
 use crate::decode::trim::content_rect;
 use crate::decode::video::Frame;
+use crate::hash::features::{self, Features};
 use crate::hash::{Perceptual, perceptual};
+
+/// Local features kept per kept frame (fewer than for a photo: a video
+/// keeps many frames).
+pub const FRAME_POINTS: usize = 120;
 
 /// Consecutive sampled frames whose PDQ hashes are this close (of 256
 /// bits) are one kept frame.
@@ -43,6 +48,11 @@ pub struct FrameHash {
     /// JPEG thumbnail, at most [`THUMB_SIDE`] pixels on its long side.
     #[serde(skip)]
     pub thumb_jpeg: Vec<u8>,
+    /// Local features of the frame inside any bars, so a still with an
+    /// overlay (a lower third, a logo) or a crop of the frame is
+    /// confirmed against it.
+    #[serde(skip)]
+    pub features: Option<Features>,
 }
 
 /// Collects decoded frames into kept frames.
@@ -77,6 +87,11 @@ impl FrameCollector {
             }
             last.end_secs = frame.timestamp_secs;
         }
+        let inner = match content_rect(&img) {
+            Some(r) => img.crop_imm(r.x, r.y, r.width, r.height),
+            None => img.clone(),
+        };
+        let f = features::extract(&inner, FRAME_POINTS);
         self.frames.push(FrameHash {
             frame_number: frame.index,
             start_secs: frame.timestamp_secs,
@@ -84,6 +99,7 @@ impl FrameCollector {
             hashes,
             whole,
             thumb_jpeg: thumbnail_jpeg(&img),
+            features: (!f.is_empty()).then_some(f),
         });
     }
 

@@ -38,7 +38,19 @@ pub struct Candidate {
 #[derive(Debug, Clone, Default)]
 pub struct Index {
     entries: Vec<IndexedHash>,
-    features: HashMap<ItemId, Features>,
+    features: Vec<FeatureEntry>,
+    photo_features: HashMap<ItemId, usize>,
+}
+
+/// The stored local features of one archived picture or video frame.
+#[derive(Debug, Clone)]
+pub struct FeatureEntry {
+    /// The item.
+    pub item: ItemId,
+    /// For a frame of a video: the time span it stands for.
+    pub span: Option<(f64, f64)>,
+    /// The features.
+    pub features: Features,
 }
 
 /// Descriptor distance (of 256) at which a stored feature counts as
@@ -55,37 +67,84 @@ impl Index {
     pub fn new(entries: Vec<IndexedHash>) -> Index {
         Index {
             entries,
-            features: HashMap::new(),
+            ..Index::default()
         }
     }
 
     /// Adds the stored local features of archived pictures.
     pub fn with_features(mut self, features: Vec<(ItemId, Features)>) -> Index {
-        self.features.extend(features);
+        for (item, f) in features {
+            self.push_features(item, f);
+        }
         self
     }
 
-    /// Adds the features of one item (archived during this run).
+    /// Adds the stored local features of archived video frames.
+    pub fn with_frame_features(mut self, frames: Vec<(ItemId, (f64, f64), Features)>) -> Index {
+        self.features.extend(
+            frames
+                .into_iter()
+                .map(|(item, span, features)| FeatureEntry {
+                    item,
+                    span: Some(span),
+                    features,
+                }),
+        );
+        self
+    }
+
+    /// Adds the features of one picture (archived during this run).
     pub fn push_features(&mut self, item: ItemId, features: Features) {
-        self.features.insert(item, features);
+        self.photo_features.insert(item, self.features.len());
+        self.features.push(FeatureEntry {
+            item,
+            span: None,
+            features,
+        });
     }
 
-    /// The stored features of an item, when it has any.
+    /// Adds the features of one video frame (archived during this run).
+    pub fn push_frame_features(&mut self, item: ItemId, span: (f64, f64), features: Features) {
+        self.features.push(FeatureEntry {
+            item,
+            span: Some(span),
+            features,
+        });
+    }
+
+    /// The hash entry of an item (and, for a frame, its span).
+    pub fn entry(&self, item: ItemId, span: Option<(f64, f64)>) -> Option<&IndexedHash> {
+        self.entries
+            .iter()
+            .find(|e| e.item == item && e.span == span)
+    }
+
+    /// The stored features of a picture, when it has any.
     pub fn features_of(&self, item: ItemId) -> Option<&Features> {
-        self.features.get(&item)
+        self.photo_features
+            .get(&item)
+            .and_then(|&i| self.features.get(i))
+            .map(|e| &e.features)
     }
 
-    /// Items with at least [`MIN_VOTES`] stored features that reappear in
-    /// the query (straight or mirrored) within [`VOTE_DISTANCE`], most
-    /// votes first, then by item.
-    pub fn feature_votes(&self, query: &Features) -> Vec<(ItemId, usize)> {
+    /// The stored features of a picture or of every frame of a video.
+    pub fn feature_entries_of(&self, item: ItemId) -> impl Iterator<Item = &FeatureEntry> {
+        self.features.iter().filter(move |e| e.item == item)
+    }
+
+    /// Stored pictures and frames with at least [`MIN_VOTES`] features
+    /// that reappear in the query (straight or mirrored) within
+    /// [`VOTE_DISTANCE`], most votes first, then in index order.
+    pub fn feature_votes(&self, query: &Features) -> Vec<(&FeatureEntry, usize)> {
         let strongest = query.strongest_spread(VOTING_POINTS);
         let mirrored = strongest.mirrored();
-        let mut out: Vec<(ItemId, usize)> = self
+        let mut out: Vec<(usize, usize)> = self
             .features
             .iter()
-            .filter_map(|(&id, stored)| {
+            .enumerate()
+            .filter_map(|(k, stored)| {
                 let votes = stored
+                    .features
                     .descriptors
                     .iter()
                     .filter(|d| {
@@ -96,11 +155,13 @@ impl Index {
                             .any(|e| features::distance(d, e) <= VOTE_DISTANCE)
                     })
                     .count();
-                (votes >= MIN_VOTES).then_some((id, votes))
+                (votes >= MIN_VOTES).then_some((k, votes))
             })
             .collect();
         out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        out
+        out.into_iter()
+            .map(|(k, v)| (&self.features[k], v))
+            .collect()
     }
 
     /// Adds one hash (an item archived during this run).

@@ -316,47 +316,69 @@ pub fn find_in(
     Ok(found)
 }
 
-/// Items confirmed by local features alone: nominated by shared
-/// descriptors ([`Index::feature_votes`]) or by pHash and dHash together
-/// ([`find_similar`], for each probe), then kept only when
-/// [`verify::verify`] confirms them. Skips `exclude`; most consistent
-/// corners first. Pure: the index is all it reads.
+/// A picture or video frame confirmed by local features.
+#[derive(Debug, Clone)]
+pub struct FeatureHit {
+    /// The archived item.
+    pub item: ItemId,
+    /// For a frame of a video: the span it stands for.
+    pub span: Option<(f64, f64)>,
+    /// How the query shows it.
+    pub alignment: Alignment,
+}
+
+/// Pictures and video frames confirmed by local features alone:
+/// nominated by shared descriptors ([`Index::feature_votes`]) or by pHash
+/// and dHash together ([`find_similar`], for each probe), then kept only
+/// when [`verify::verify`] confirms them. Skips items in `exclude`; most
+/// consistent corners first. Pure: the index is all it reads.
 pub fn feature_hits(
     index: &Index,
     query: &Features,
     probes: &[Probe],
     exclude: &[ItemId],
-) -> Vec<(ItemId, Alignment)> {
+) -> Vec<FeatureHit> {
     if query.is_empty() {
         return Vec::new();
     }
-    let mut nominated: Vec<ItemId> = index
+    let mut nominated: Vec<&index::FeatureEntry> = index
         .feature_votes(query)
         .into_iter()
-        .map(|(id, _)| id)
+        .map(|(e, _)| e)
         .collect();
     for probe in probes {
         let h = &probe.hashes;
         for s in find_similar(&h.phashes, &h.dhashes, index, &[]) {
-            if !nominated.contains(&s.item) {
-                nominated.push(s.item);
+            for e in index.feature_entries_of(s.item) {
+                if e.span == s.span && !nominated.iter().any(|n| std::ptr::eq(*n, e)) {
+                    nominated.push(e);
+                }
             }
         }
     }
     let params = VerifyParams::default();
-    let mut out: Vec<(ItemId, Alignment)> = nominated
+    let mut out: Vec<FeatureHit> = nominated
         .into_iter()
-        .filter(|id| !exclude.contains(id))
-        .filter_map(|id| {
-            let stored = index.features_of(id)?;
-            verify::verify(stored, query, &params).map(|al| (id, al))
+        .filter(|e| !exclude.contains(&e.item))
+        .filter_map(|e| {
+            verify::verify(&e.features, query, &params).map(|alignment| FeatureHit {
+                item: e.item,
+                span: e.span,
+                alignment,
+            })
         })
         .collect();
-    out.sort_by(|x, y| y.1.inliers.cmp(&x.1.inliers).then(x.0.cmp(&y.0)));
+    out.sort_by(|x, y| {
+        y.alignment
+            .inliers
+            .cmp(&x.alignment.inliers)
+            .then(x.item.cmp(&y.item))
+    });
     out
 }
 
-/// [`feature_hits`] as matches, with their items.
+/// [`feature_hits`] as matches, with their items: one per item, its best
+/// fit, with every matching frame of a video.
 fn verified_by_features(
     catalog: &Catalog,
     index: &Index,
@@ -367,14 +389,33 @@ fn verified_by_features(
         return Ok(Vec::new());
     };
     let exclude: Vec<ItemId> = already.iter().map(|f| f.item.id).collect();
-    let mut out = Vec::new();
-    for (id, al) in feature_hits(index, query, &a.probes, &exclude) {
-        let item = catalog.item(id)?;
-        let relation = dihedral_of(&al);
+    let mut out: Vec<Found> = Vec::new();
+    for hit in feature_hits(index, query, &a.probes, &exclude) {
+        let relation = dihedral_of(&hit.alignment);
         let h = &a.probes[0].hashes;
-        let distance = item.pdq.map_or(u32::MAX, |p| {
-            h.pdq.dihedrals[relation.inverse() as usize].distance(&p.hash)
+        let pdq_to = |hash: &crate::hash::Hash256| {
+            h.pdq.dihedrals[relation.inverse() as usize].distance(hash)
+        };
+        let frame = hit.span.map(|span| FrameMatch {
+            query_secs: None,
+            archived: Some(span),
+            distance: index
+                .entry(hit.item, Some(span))
+                .map_or(u32::MAX, |e| pdq_to(&e.hash)),
         });
+        if let Some(f) = out.iter_mut().find(|f| f.item.id == hit.item) {
+            // Hits come best first: later frames only add their spans.
+            f.frames.extend(frame);
+            f.frames
+                .sort_by(|a, b| span_start(a).total_cmp(&span_start(b)));
+            continue;
+        }
+        let item = catalog.item(hit.item)?;
+        let distance = match (item.pdq, &frame) {
+            (Some(p), _) => pdq_to(&p.hash),
+            (None, Some(f)) => f.distance,
+            (None, None) => u32::MAX,
+        };
         let (phash_distance, dhash_distance) = evidence(h, relation, &item);
         out.push(Found {
             item,
@@ -384,9 +425,9 @@ fn verified_by_features(
             phash_distance,
             dhash_distance,
             low_quality: false,
-            frames: Vec::new(),
+            frames: frame.into_iter().collect(),
             overlap: None,
-            alignment: Some(al),
+            alignment: Some(hit.alignment),
         });
     }
     Ok(out)

@@ -460,6 +460,37 @@ impl Catalog {
         Ok(out)
     }
 
+    /// Every stored set of local features of video frames: item, the
+    /// span the frame stands for, and the features.
+    ///
+    /// # Errors
+    /// As [`Catalog::item_features`].
+    pub fn frame_features(&self) -> Result<Vec<(ItemId, (f64, f64), Features)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT ff.item_id, f.start_secs, f.end_secs, ff.data FROM frame_features ff
+               JOIN frame f ON f.item_id = ff.item_id AND f.seq = ff.seq
+              ORDER BY ff.item_id, ff.seq",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, f64>(1)?,
+                r.get::<_, f64>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, start, end, data) = row?;
+            let f = Features::from_bytes(&data).map_err(|e| Error::Invalid {
+                what: "catalog",
+                reason: format!("item {id}, frame at {start:.1} s: {e}"),
+            })?;
+            out.push((ItemId(id), (start, end), f));
+        }
+        Ok(out)
+    }
+
     /// The stored local features of one item, when it has any.
     ///
     /// # Errors
@@ -813,6 +844,12 @@ pub(crate) fn insert_video(tx: &Transaction<'_>, item: ItemId, video: &NewVideo)
             f.hashes.dhashes[0].to_string(),
             f.thumb_jpeg,
         ])?;
+        if let Some(feat) = &f.features {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO frame_features (item_id, seq, data) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![item.0, seq, feat.to_bytes()])?;
+        }
     }
     Ok(())
 }

