@@ -80,7 +80,7 @@ impl Index {
     }
 
     /// Adds the stored local features of archived video frames.
-    pub fn with_frame_features(mut self, frames: Vec<(ItemId, (f64, f64), Features)>) -> Index {
+    pub fn with_frame_features(mut self, frames: Vec<crate::store::FrameFeatures>) -> Index {
         self.features.extend(
             frames
                 .into_iter()

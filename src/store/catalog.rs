@@ -50,6 +50,10 @@ pub struct Item {
     pub added_at: String,
 }
 
+/// The stored features of one video frame: item, the span (seconds) the
+/// frame stands for, and the features.
+pub type FrameFeatures = (ItemId, (f64, f64), Features);
+
 /// What a new item is made of.
 #[derive(Debug, Clone)]
 pub struct NewItem {
@@ -465,7 +469,7 @@ impl Catalog {
     ///
     /// # Errors
     /// As [`Catalog::item_features`].
-    pub fn frame_features(&self) -> Result<Vec<(ItemId, (f64, f64), Features)>> {
+    pub fn frame_features(&self) -> Result<Vec<FrameFeatures>> {
         let mut stmt = self.conn.prepare(
             "SELECT ff.item_id, f.start_secs, f.end_secs, ff.data FROM frame_features ff
                JOIN frame f ON f.item_id = ff.item_id AND f.seq = ff.seq
