@@ -177,7 +177,7 @@ pub fn archive(
     stop: &AtomicBool,
     report: &mut dyn FnMut(&ArchiveOutcome),
 ) -> Result<Summary> {
-    let mut index = load_index(&archive.catalog)?;
+    let mut index = matching::load_index(&archive.catalog)?;
     let mut summary = Summary::default();
     let completed = analyze_all(files, &opts.common.limits, progress, stop, &mut |r| {
         let outcome = match r.and_then(|a| archive_one(archive, &mut index, a, opts)) {
@@ -200,16 +200,6 @@ pub fn archive(
     })?;
     summary.interrupted = !completed;
     Ok(summary)
-}
-
-/// The matcher's index over everything a catalog holds.
-///
-/// # Errors
-/// Catalog errors.
-pub fn load_index(catalog: &Catalog) -> Result<Index> {
-    Ok(Index::new(catalog.pdq_hashes()?)
-        .with_features(catalog.item_features()?)
-        .with_frame_features(catalog.frame_features()?))
 }
 
 fn error_path(e: &Error) -> Option<PathBuf> {
@@ -449,7 +439,7 @@ pub fn check_catalog(
     stop: &AtomicBool,
     report: &mut dyn FnMut(&CheckOutcome),
 ) -> Result<CheckSummary> {
-    let index = load_index(catalog)?;
+    let index = matching::load_index(catalog)?;
     let listed = ListedIndex::new(catalog)?;
     let mut summary = CheckSummary::default();
     let completed = analyze_all(files, &opts.limits, progress, stop, &mut |r| {

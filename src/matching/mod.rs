@@ -199,6 +199,17 @@ pub struct Overlap {
     pub offset_secs: f64,
 }
 
+/// The matcher's index over everything a catalog holds: PDQ hashes of
+/// photos and frames, and their stored local features.
+///
+/// # Errors
+/// Catalog errors.
+pub fn load_index(catalog: &Catalog) -> Result<Index> {
+    Ok(Index::new(catalog.pdq_hashes()?)
+        .with_features(catalog.item_features()?)
+        .with_frame_features(catalog.frame_features()?))
+}
+
 /// Every archived item an analysed file matches, best first: the exact
 /// copy, then PDQ matches (a match on a low-quality hash only when pHash
 /// or dHash corroborate it), then possible matches by pHash and dHash.

@@ -82,6 +82,26 @@ fn img(t: &Thumbnail, alt: &str, class: &str) -> String {
     )
 }
 
+/// A version's thumbnail with the part the target shows outlined, when
+/// the target shows only part of it (a crop, a covered band).
+fn outlined(pic: String, v: &Variant) -> String {
+    let Some(a) = &v.alignment else {
+        return pic;
+    };
+    let r = &a.visible;
+    if r.area() > 0.96 {
+        return pic;
+    }
+    format!(
+        "<span class=\"outlined\">{pic}<span class=\"region\" title=\"the part the checked copy shows\" \
+         style=\"left:{:.1}%;top:{:.1}%;width:{:.1}%;height:{:.1}%\"></span></span>",
+        r.left * 100.0,
+        r.top * 100.0,
+        (r.right - r.left) * 100.0,
+        (r.bottom - r.top) * 100.0
+    )
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
         format!("1 {one}")
@@ -157,6 +177,8 @@ q{quotes:"\201C" "\201D"}
 .gallery .pic{height:170px;display:flex;align-items:center;justify-content:center;background:var(--soft);border-radius:4px}
 .gallery .pic img{max-width:100%;max-height:170px;width:auto;height:auto}
 .gallery .pic .none{font-size:13px}
+.outlined{position:relative;display:inline-block;line-height:0}
+.outlined .region{position:absolute;border:2px solid #e8590c;box-shadow:0 0 0 1px #fff;box-sizing:border-box}
 .gallery .title{font-weight:600}
 .gallery ul{margin:0;padding-left:18px;font-size:13px}
 .gallery .facts{font-size:13px;color:var(--muted)}
@@ -508,7 +530,7 @@ fn gallery(h: &mut String, r: &Report) {
     h.push_str("<div class=\"gallery\">");
     for v in &r.variants {
         let pic = match &v.thumbnail {
-            Some(t) => img(t, &format!("Version {}", v.label), ""),
+            Some(t) => outlined(img(t, &format!("Version {}", v.label), ""), v),
             None => "<span class=\"none\">no picture kept</span>".to_string(),
         };
         let dims = match (v.width, v.height) {
@@ -680,13 +702,17 @@ fn method(h: &mut String, r: &Report) {
     }
     h.push_str(&format!(
         "<dt>Thresholds</dt><dd>PDQ match at Hamming distance ≤ {} of 256 bits; PDQ quality below {} \
-         needs pHash or dHash ≤ {} of 64; possible match at pHash ≤ {} and dHash ≤ {} of 64; \
-         recycled when first seen more than {} days after the earliest appearance.</dd>",
+         needs pHash or dHash ≤ {} of 64; any other candidate (shared local features, or pHash ≤ {} \
+         and dHash ≤ {} of 64) is confirmed only by at least {} corners in one geometric \
+         arrangement spread over {:.0}% of the shared area; recycled when first seen more than {} \
+         days after the earliest appearance.</dd>",
         t.pdq_max_distance,
         t.pdq_min_quality,
         t.corroborating_distance,
-        t.possible_phash,
-        t.possible_dhash,
+        t.nominate_phash,
+        t.nominate_dhash,
+        t.feature_min_inliers,
+        t.feature_min_spread * 100.0,
         t.recycled_days
     ));
     let head = match (a.chain_length, &a.chain_head) {
@@ -699,9 +725,8 @@ fn method(h: &mut String, r: &Report) {
     ));
     h.push_str(
         "<dt>Rules</dt><dd>Versions are the target and every item linked to it by near-duplicate \
-         links (PDQ in any orientation, made when archiving), followed transitively. Possible \
-         matches (pHash and dHash only) are shown but never set the earliest appearance, count in \
-         the verdict or raise the recycled-media warning. A sighting is dated by its first-seen \
+         links (made when archiving from confirmed matches), followed transitively. Nothing \
+         unconfirmed is reported: a candidate that fails the feature check is left out. A sighting is dated by its first-seen \
          date, or else by when it was archived; only first-seen dates raise the warning. File \
          metadata is never used for dating.</dd>",
     );

@@ -391,12 +391,15 @@ pub fn write(r: &Report, out: &mut impl Write) -> io::Result<()> {
     writeln!(
         out,
         "- **Thresholds:** PDQ match at distance ≤ {} of 256; PDQ quality below {} needs pHash or dHash ≤ {} of 64; \
-         possible match at pHash ≤ {} and dHash ≤ {} of 64; recycled when first seen more than {} days after the earliest appearance.",
+         any other candidate (shared local features, or pHash ≤ {} and dHash ≤ {} of 64) is confirmed only by at least {} corners \
+         in one geometric arrangement spread over {:.0}% of the shared area; recycled when first seen more than {} days after the earliest appearance.",
         t.pdq_max_distance,
         t.pdq_min_quality,
         t.corroborating_distance,
-        t.possible_phash,
-        t.possible_dhash,
+        t.nominate_phash,
+        t.nominate_dhash,
+        t.feature_min_inliers,
+        t.feature_min_spread * 100.0,
         t.recycled_days
     )?;
     let a = &me.archive;
@@ -412,8 +415,7 @@ pub fn write(r: &Report, out: &mut impl Write) -> io::Result<()> {
     writeln!(
         out,
         "- **Rules:** versions are the target and everything linked to it by near-duplicate links \
-         (PDQ, any orientation), followed transitively; possible matches are listed but never set the \
-         earliest appearance or raise the warning; a sighting is dated by its first-seen date, else by when it was archived."
+         (made when archiving from confirmed matches), followed transitively; nothing unconfirmed is reported; a sighting is dated by its first-seen date, else by when it was archived."
     )?;
     if !r.notes.is_empty() {
         writeln!(out)?;

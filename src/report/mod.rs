@@ -44,8 +44,9 @@ use crate::analyze::{self, Analysis};
 use crate::decode::{self, Limits};
 use crate::error::{Error, Result};
 use crate::hash::{DHASH_KIND, Dihedral, Hash64, PHASH_KIND, Pdq, Sha256};
+use crate::matching::verify::{Alignment, Edit, VerifyParams};
 use crate::matching::{self, Evidence, Found, FrameMatch, MatchKind};
-use crate::matching::{CORROBORATING_DISTANCE, Index, SIMILAR_DHASH, SIMILAR_PHASH, Thresholds};
+use crate::matching::{CORROBORATING_DISTANCE, SIMILAR_DHASH, SIMILAR_PHASH, Thresholds};
 use crate::store::{Archive, Item, VideoFacts};
 
 pub use metadata::FileMetadata;
@@ -335,6 +336,15 @@ pub struct Variant {
     pub detail: Option<String>,
     /// Matching frames, when a video is involved (direct matches only).
     pub frames: Vec<MatchedFrame>,
+    /// For a direct match confirmed or described by local features: how
+    /// the target shows this version (the part of it visible, rotation,
+    /// scale, what it fills, a covered band). Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alignment: Option<Alignment>,
+    /// The same as a list of edits (cropped, rotated, inside, covered,
+    /// mirrored, scaled); absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub edits: Vec<Edit>,
     /// Number of its sightings.
     pub sightings: usize,
     /// Date of its earliest sighting.
@@ -470,10 +480,15 @@ pub struct ThresholdSet {
     pub pdq_min_quality: u8,
     /// See `pdq_min_quality`.
     pub corroborating_distance: u32,
-    /// Possible match: pHash at most this (of 64)…
-    pub possible_phash: u32,
-    /// …and dHash at most this (of 64).
-    pub possible_dhash: u32,
+    /// A candidate for the feature check: pHash at most this (of 64)…
+    pub nominate_phash: u32,
+    /// …and dHash at most this (of 64) (or shared local features).
+    pub nominate_dhash: u32,
+    /// The feature check: at least this many corners in one geometric
+    /// arrangement…
+    pub feature_min_inliers: usize,
+    /// …holding this share of the shared area's textured cells.
+    pub feature_min_spread: f32,
     /// Recycled-media warning: first seen more than this many days after
     /// the earliest appearance.
     pub recycled_days: u32,
@@ -509,6 +524,7 @@ struct Member {
     detail: Option<String>,
     frames: Vec<FrameMatch>,
     low_quality: bool,
+    alignment: Option<Alignment>,
 }
 
 /// Builds the report for `subject` from `archive` (read only).
@@ -519,7 +535,7 @@ struct Member {
 pub fn build(archive: &Archive, subject: Subject<'_>, opts: &ReportOptions) -> Result<Report> {
     let catalog = &archive.catalog;
     let mut notes = Vec::new();
-    let index = Index::new(catalog.pdq_hashes()?);
+    let index = matching::load_index(catalog)?;
 
     // The target: its analysis when its bytes are at hand, its archived
     // item when there is one, and what it matches.
@@ -677,6 +693,12 @@ pub fn build(archive: &Archive, subject: Subject<'_>, opts: &ReportOptions) -> R
             stored: m.item.stored,
             detail: m.detail.clone(),
             frames: matched_frames(archive, m, analysis.as_ref(), opts.thumbnails)?,
+            alignment: m.alignment.clone(),
+            edits: m
+                .alignment
+                .as_ref()
+                .map(Alignment::edits)
+                .unwrap_or_default(),
             sightings: sightings[i].len(),
             first_seen: first_date(i),
             thumbnail,
@@ -766,8 +788,10 @@ pub fn build(archive: &Archive, subject: Subject<'_>, opts: &ReportOptions) -> R
                 pdq_max_distance: opts.thresholds.max_distance,
                 pdq_min_quality: opts.thresholds.min_quality,
                 corroborating_distance: CORROBORATING_DISTANCE,
-                possible_phash: SIMILAR_PHASH,
-                possible_dhash: SIMILAR_DHASH,
+                nominate_phash: SIMILAR_PHASH,
+                nominate_dhash: SIMILAR_DHASH,
+                feature_min_inliers: VerifyParams::default().min_inliers,
+                feature_min_spread: VerifyParams::default().min_spread,
                 recycled_days: opts.recycled_days,
             },
             archive: ArchiveState {
@@ -853,6 +877,7 @@ fn member_of_found(f: Found) -> Member {
         detail,
         frames: f.frames,
         low_quality: f.low_quality,
+        alignment: f.alignment,
         item: f.item,
     }
 }
@@ -913,6 +938,7 @@ fn follow_links(
                 detail: link.detail,
                 frames: Vec::new(),
                 low_quality: false,
+                alignment: None,
             });
             queue.push_back(members.len() - 1);
         }
