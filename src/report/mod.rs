@@ -1002,9 +1002,6 @@ fn changes(target: &Media, m: &Member) -> Vec<String> {
         out.push("identical file (same SHA-256)".to_string());
         return out;
     }
-    if let Some(d) = m.detail.as_ref().filter(|_| m.kind == MatchKind::Altered) {
-        out.push(d.clone());
-    }
     if m.relation != Dihedral::Original {
         out.push(m.relation.describe().to_string());
     }
@@ -1402,9 +1399,10 @@ pub fn kind_text(v: &Variant) -> String {
             _ => "a frame of a video".to_string(),
         },
         MatchKind::VideoOverlap => "shares frames (video)".to_string(),
-        MatchKind::Altered => {
-            "altered copy (cropped, turned, in a screenshot or covered)".to_string()
-        }
+        MatchKind::Altered => match &v.detail {
+            Some(d) => format!("altered copy: {d}"),
+            None => "altered copy (cropped, turned, in a screenshot or covered)".to_string(),
+        },
     }
 }
 
