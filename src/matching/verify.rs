@@ -656,7 +656,7 @@ fn clip_box(pts: &[(f64, f64); 4], w: f64, h: f64) -> Option<Region> {
 
 /// A band along one side of the visible part where the archived picture
 /// has corners but none reappears, while elsewhere many do: so unlikely
-/// by chance (probability under 1 in 10,000) that the band must be
+/// by chance (probability under one in a million) that the band must be
 /// covered.
 fn covered_band(
     archived: &Features,
@@ -670,12 +670,21 @@ fn covered_band(
         is_inlier[i] = true;
     }
     // Each visible archived corner: its position from each side (0..1).
-    let mut pos: Vec<([f64; 4], bool)> = Vec::new();
+    // Each visible archived corner: its position from each side (0..1),
+    // whether it reappears, and its patch radius in those units (a corner
+    // whose patch reaches under the cover is lost too).
+    let (vw, vh) = (
+        (visible.right - visible.left) * aw,
+        (visible.bottom - visible.top) * ah,
+    );
+    let mut pos: Vec<([f64; 4], bool, [f64; 4])> = Vec::new();
     for (i, p) in archived.points.iter().enumerate() {
         let fx = (f64::from(p.x) / aw - visible.left) / (visible.right - visible.left);
         let fy = (f64::from(p.y) / ah - visible.top) / (visible.bottom - visible.top);
         if (0.0..=1.0).contains(&fx) && (0.0..=1.0).contains(&fy) {
-            pos.push(([fy, 1.0 - fy, fx, 1.0 - fx], is_inlier[i]));
+            let r = 15.0 * f64::from(p.scale());
+            let (ry, rx) = (r / vh.max(1.0), r / vw.max(1.0));
+            pos.push(([fy, 1.0 - fy, fx, 1.0 - fx], is_inlier[i], [ry, ry, rx, rx]));
         }
     }
     let total_in = pos.iter().filter(|p| p.1).count();
@@ -685,23 +694,26 @@ fn covered_band(
         .enumerate()
     {
         // The band reaches to the nearest consistent corner.
-        let depth = pos
+        let (depth, reach) = pos
             .iter()
             .filter(|p| p.1)
-            .map(|p| p.0[k])
-            .fold(1.0_f64, f64::min);
+            .map(|p| (p.0[k], p.2[k]))
+            .fold((1.0_f64, 0.0), |a, b| if b.0 < a.0 { b } else { a });
         if !(0.06..=0.6).contains(&depth) {
             continue;
         }
         let in_band = pos.iter().filter(|p| p.0[k] < depth).count();
         let outside = pos.len() - in_band;
-        if outside == 0 || in_band < 5 {
+        if outside == 0 || in_band < 10 {
             continue;
         }
         let rate = total_in as f64 / outside as f64;
         let chance = (1.0 - rate.min(0.95)).powi(in_band as i32);
-        if chance < 1e-4 && in_band >= 10 && best.is_none_or(|b| chance < b.2) {
-            best = Some((side, depth, chance));
+        // The cover ends about a patch radius short of the nearest
+        // consistent corner (whose patch it does not touch).
+        let edge = depth - reach;
+        if chance < 1e-6 && edge >= 0.05 && best.is_none_or(|b| chance < b.2) {
+            best = Some((side, edge, chance));
         }
     }
     best.map(|(s, d, _)| (s, (d * 100.0).round() / 100.0))
