@@ -102,11 +102,17 @@ pub fn analyze_bytes(path: PathBuf, bytes: Vec<u8>, limits: &Limits) -> Result<A
     if let Some(r) = trim::content_rect(&decoded.image) {
         rects.push(r);
     }
-    if let Some(r) = trim::photo_rect(&decoded.image).filter(|r| !rects.iter().any(|q| close(q, r)))
+    let work = features::working_copy(&decoded.image);
+    let (w, h) = (decoded.width(), decoded.height());
+    if let Some(r) = trim::photo_rect_in(&work, w, h).filter(|r| !rects.iter().any(|q| close(q, r)))
     {
         rects.push(r);
     }
-    let mut features = features::extract(&decoded.image, QUERY_POINTS);
+    let mut features = Features {
+        source_width: w,
+        source_height: h,
+        ..features::extract_gray(&work, QUERY_POINTS)
+    };
     for r in &rects {
         let inner = decoded.image.crop_imm(r.x, r.y, r.width, r.height);
         probes.push(Probe {

@@ -111,19 +111,31 @@ fn border_lines(g: &GrayImage, side: Side) -> u32 {
     lines
 }
 
-/// The dominant photograph inside a screenshot, a post or a collage: the
-/// tallest band of rows that are mostly not the page's background colour,
-/// narrowed to the columns that are. Text lines and icons cover too little
-/// of a row to count. `None` when the picture fills (nearly) its whole
-/// frame or nothing photo-like is found.
+/// The dominant photograph inside a screenshot or a post: the tallest band
+/// of rows that are mostly not the page's background colour, narrowed to
+/// the columns that are, on a page whose other rows are mostly plain.
+/// Text lines and icons cover too little of a row to count. `None` when
+/// the picture fills (nearly) its whole frame, or is not a page.
 pub fn photo_rect(img: &DynamicImage) -> Option<Rect> {
+    let (w, h) = img.dimensions();
+    photo_rect_in(&img.to_luma8(), w, h)
+}
+
+/// [`photo_rect`] found on any grey copy `grey` of a `w`×`h` picture (a
+/// smaller working copy will do), in the picture's pixels.
+pub fn photo_rect_in(grey: &GrayImage, w: u32, h: u32) -> Option<Rect> {
     const SIDE: u32 = 360;
     const DIFF: u8 = 16;
-    let (w, h) = img.dimensions();
-    if w < 32 || h < 32 {
+    if w < 32 || h < 32 || grey.width() < 32 || grey.height() < 32 {
         return None;
     }
-    let g = img.thumbnail(SIDE, SIDE).to_luma8();
+    let (tw, th) = grey.dimensions();
+    let k = (f64::from(SIDE) / f64::from(tw.max(th))).min(1.0);
+    let g = image::imageops::thumbnail(
+        grey,
+        ((f64::from(tw) * k).round() as u32).max(1),
+        ((f64::from(th) * k).round() as u32).max(1),
+    );
     let (gw, gh) = g.dimensions();
     // The page colour: the commonest grey level along the outer edge.
     let mut hist = [0u32; 256];
@@ -167,6 +179,17 @@ pub fn photo_rect(img: &DynamicImage) -> Option<Rect> {
     }
     let area = f64::from((right - left) * (bottom - top)) / f64::from(gw * gh);
     if area > 0.85 {
+        return None;
+    }
+    // A page: most rows outside the photograph are plain page colour
+    // (text lines and icons between them). In an ordinary photo they are
+    // more picture.
+    let outside: Vec<u32> = (0..gh).filter(|&y| y < top || y >= bottom).collect();
+    let plain = outside
+        .iter()
+        .filter(|&&y| (0..gw).filter(|&x| off(x, y)).count() * 10 <= gw as usize)
+        .count();
+    if outside.len() * 20 < gh as usize || plain * 2 < outside.len() {
         return None;
     }
     let sx = f64::from(w) / f64::from(gw);

@@ -303,16 +303,35 @@ pub fn working_copy(img: &DynamicImage) -> GrayImage {
     }
     let nw = ((f64::from(w) * k).round() as u32).max(1);
     let nh = ((f64::from(h) * k).round() as u32).max(1);
+    let grey = luma(img);
     let mut g = if (nw, nh) == (w, h) {
-        img.to_luma8()
+        grey
     } else if k < 1.0 {
-        // Area-averaging shrink: fast and alias-free.
-        img.thumbnail_exact(nw, nh).to_luma8()
+        shrink_gray(&grey, nw, nh)
     } else {
-        imageops::resize(&img.to_luma8(), nw, nh, FilterType::Triangle)
+        imageops::resize(&grey, nw, nh, FilterType::Triangle)
     };
     stretch_contrast(&mut g);
     g
+}
+
+/// Grey levels (Rec. 601 weights), quickly for 8-bit RGB.
+fn luma(img: &DynamicImage) -> GrayImage {
+    match img {
+        DynamicImage::ImageRgb8(rgb) => {
+            let px: Vec<u8> = rgb
+                .as_raw()
+                .chunks_exact(3)
+                .map(|p| {
+                    ((77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2]) + 128)
+                        >> 8) as u8
+                })
+                .collect();
+            GrayImage::from_raw(rgb.width(), rgb.height(), px).unwrap_or_default()
+        }
+        DynamicImage::ImageLuma8(g) => g.clone(),
+        other => other.to_luma8(),
+    }
 }
 
 /// Maps the 1st..99th percentile of grey levels onto 0..255 (when that
@@ -359,11 +378,14 @@ pub fn extract(img: &DynamicImage, max_points: usize) -> Features {
     }
 }
 
-/// Finds up to `max_points` features on a grey working copy.
+/// Finds up to `max_points` features on a grey working copy. Corners are
+/// found and ranked on every level first; only the kept ones are given
+/// an orientation and a descriptor.
 pub fn extract_gray(work: &GrayImage, max_points: usize) -> Features {
     let (w0, h0) = work.dimensions();
-    let mut points = Vec::new();
-    let mut descriptors = Vec::new();
+    let mut levels: Vec<(GrayImage, GrayImage)> = Vec::new();
+    let mut candidates: Vec<Keypoint> = Vec::new();
+    let mut at: Vec<(usize, usize)> = Vec::new();
     let mut level_img = work.clone();
     for level in 0..LEVELS {
         let (w, h) = level_img.dimensions();
@@ -371,41 +393,53 @@ pub fn extract_gray(work: &GrayImage, max_points: usize) -> Features {
             break;
         }
         let scale = LEVEL_SCALE.powi(level as i32);
-        let smooth = box_blur_twice(&level_img);
         let mut corners = fast_corners(&level_img, FAST_THRESHOLD);
         if corners.len() < max_points / (4 * LEVELS) {
             // A soft or dull picture: look for fainter corners.
             corners = fast_corners(&level_img, FAST_THRESHOLD / 2);
         }
         for (x, y, score) in corners {
-            let angle = orientation(&level_img, x, y);
-            let d = describe(&smooth, x, y, angle);
-            points.push(Keypoint {
+            candidates.push(Keypoint {
                 x: (x as f32 + 0.5) * scale - 0.5,
                 y: (y as f32 + 0.5) * scale - 0.5,
-                angle,
+                angle: 0.0,
                 level: level as u8,
                 score,
             });
-            descriptors.push(d);
+            at.push((x, y));
         }
         let next = LEVEL_SCALE.powi(level as i32 + 1);
         let nw = (w0 as f32 / next).round() as u32;
         let nh = (h0 as f32 / next).round() as u32;
-        if nw < 1 || nh < 1 {
-            break;
+        let smaller = (nw >= 1 && nh >= 1).then(|| bilinear_down(&level_img, nw, nh));
+        let smooth = box_blur_twice(&level_img);
+        levels.push((level_img, smooth));
+        match smaller {
+            Some(s) => level_img = s,
+            None => break,
         }
-        level_img = imageops::resize(&level_img, nw, nh, FilterType::Triangle);
     }
-    let all = Features {
-        width: w0.min(u32::from(u16::MAX)) as u16,
-        height: h0.min(u32::from(u16::MAX)) as u16,
+    let width = w0.min(u32::from(u16::MAX)) as u16;
+    let height = h0.min(u32::from(u16::MAX)) as u16;
+    let keep = spread_order(&candidates, width, height, max_points);
+    let mut points = Vec::with_capacity(keep.len());
+    let mut descriptors = Vec::with_capacity(keep.len());
+    for i in keep {
+        let mut p = candidates[i];
+        let (x, y) = at[i];
+        let (img, smooth) = &levels[usize::from(p.level)];
+        p.angle = orientation(img, x, y);
+        descriptors.push(describe(smooth, x, y, p.angle));
+        points.push(p);
+    }
+    Features {
+        width,
+        height,
         source_width: w0,
         source_height: h0,
         points,
         descriptors,
-    };
-    all.strongest_spread(max_points)
+    }
 }
 
 /// Indices of up to `n` points: per grid cell its share of the strongest,
@@ -605,27 +639,120 @@ fn box_blur_twice(img: &GrayImage) -> GrayImage {
 fn box_blur(img: &GrayImage) -> GrayImage {
     const R: usize = 2;
     let (w, h) = (img.width() as usize, img.height() as usize);
+    if w == 0 || h == 0 {
+        return img.clone();
+    }
     let src = img.as_raw();
+    // Horizontal pass: running sums, edges averaged over what exists.
     let mut tmp = vec![0u16; w * h];
     for y in 0..h {
         let row = &src[y * w..(y + 1) * w];
+        let out = &mut tmp[y * w..(y + 1) * w];
+        let mut sum: u32 = row[..=R.min(w - 1)].iter().map(|&v| u32::from(v)).sum();
         for x in 0..w {
             let lo = x.saturating_sub(R);
             let hi = (x + R).min(w - 1);
-            let sum: u16 = row[lo..=hi].iter().map(|&v| u16::from(v)).sum();
-            tmp[y * w + x] = sum * 16 / (hi - lo + 1) as u16;
+            out[x] = (sum * 16 / (hi - lo + 1) as u32) as u16;
+            if x + R + 1 < w {
+                sum += u32::from(row[x + R + 1]);
+            }
+            if x >= R {
+                sum -= u32::from(row[x - R]);
+            }
         }
     }
+    // Vertical pass, row by row so memory is read in order.
     let mut out = vec![0u8; w * h];
-    for x in 0..w {
-        for y in 0..h {
-            let lo = y.saturating_sub(R);
-            let hi = (y + R).min(h - 1);
-            let sum: u32 = (lo..=hi).map(|yy| u32::from(tmp[yy * w + x])).sum();
-            out[y * w + x] = (sum / (16 * (hi - lo + 1) as u32)).min(255) as u8;
+    let mut sum = vec![0u32; w];
+    for yy in 0..=R.min(h - 1) {
+        for (s, &v) in sum.iter_mut().zip(&tmp[yy * w..(yy + 1) * w]) {
+            *s += u32::from(v);
+        }
+    }
+    for y in 0..h {
+        let lo = y.saturating_sub(R);
+        let hi = (y + R).min(h - 1);
+        let n = 16 * (hi - lo + 1) as u32;
+        for (o, &s) in out[y * w..(y + 1) * w].iter_mut().zip(&sum) {
+            *o = (s / n).min(255) as u8;
+        }
+        if y + R + 1 < h {
+            let add = &tmp[(y + R + 1) * w..(y + R + 2) * w];
+            for (s, &v) in sum.iter_mut().zip(add) {
+                *s += u32::from(v);
+            }
+        }
+        if y >= R {
+            let sub = &tmp[(y - R) * w..(y - R + 1) * w];
+            for (s, &v) in sum.iter_mut().zip(sub) {
+                *s -= u32::from(v);
+            }
         }
     }
     GrayImage::from_raw(w as u32, h as u32, out).unwrap_or_default()
+}
+
+/// Area-averaging shrink of a grey picture (each output pixel the mean
+/// of the input pixels it covers, whole pixels only): fast and alias-free
+/// for large factors.
+pub(crate) fn shrink_gray(g: &GrayImage, nw: u32, nh: u32) -> GrayImage {
+    let (w, h) = (g.width() as usize, g.height() as usize);
+    let (nw, nh) = (nw.max(1) as usize, nh.max(1) as usize);
+    let src = g.as_raw();
+    let xs: Vec<(usize, usize)> = (0..nw)
+        .map(|i| {
+            let a = i * w / nw;
+            (a, ((i + 1) * w / nw).max(a + 1).min(w))
+        })
+        .collect();
+    let mut out = vec![0u8; nw * nh];
+    let mut acc = vec![0u32; nw];
+    for j in 0..nh {
+        let y0 = j * h / nh;
+        let y1 = ((j + 1) * h / nh).max(y0 + 1).min(h);
+        acc.iter_mut().for_each(|a| *a = 0);
+        for y in y0..y1 {
+            let row = &src[y * w..(y + 1) * w];
+            for (a, &(x0, x1)) in acc.iter_mut().zip(&xs) {
+                *a += row[x0..x1].iter().map(|&v| u32::from(v)).sum::<u32>();
+            }
+        }
+        for (i, (&a, &(x0, x1))) in acc.iter().zip(&xs).enumerate() {
+            let n = ((x1 - x0) * (y1 - y0)) as u32;
+            out[j * nw + i] = ((a + n / 2) / n) as u8;
+        }
+    }
+    GrayImage::from_raw(nw as u32, nh as u32, out).unwrap_or_default()
+}
+
+/// Bilinear shrink by a small factor (one pyramid step).
+fn bilinear_down(g: &GrayImage, nw: u32, nh: u32) -> GrayImage {
+    let (w, h) = (g.width() as usize, g.height() as usize);
+    let (nw, nh) = (nw.max(1) as usize, nh.max(1) as usize);
+    let src = g.as_raw();
+    let (sx, sy) = (w as f32 / nw as f32, h as f32 / nh as f32);
+    let cols: Vec<(usize, usize, u32)> = (0..nw)
+        .map(|i| {
+            let x = ((i as f32 + 0.5) * sx - 0.5).max(0.0);
+            let x0 = (x as usize).min(w - 1);
+            let f = ((x - x0 as f32) * 256.0) as u32;
+            (x0, (x0 + 1).min(w - 1), f.min(256))
+        })
+        .collect();
+    let mut out = vec![0u8; nw * nh];
+    for j in 0..nh {
+        let y = ((j as f32 + 0.5) * sy - 0.5).max(0.0);
+        let y0 = (y as usize).min(h - 1);
+        let y1 = (y0 + 1).min(h - 1);
+        let fy = (((y - y0 as f32) * 256.0) as u32).min(256);
+        let (r0, r1) = (&src[y0 * w..(y0 + 1) * w], &src[y1 * w..(y1 + 1) * w]);
+        for (o, &(x0, x1, fx)) in out[j * nw..(j + 1) * nw].iter_mut().zip(&cols) {
+            let top = u32::from(r0[x0]) * (256 - fx) + u32::from(r0[x1]) * fx;
+            let bot = u32::from(r1[x0]) * (256 - fx) + u32::from(r1[x1]) * fx;
+            *o = ((top * (256 - fy) + bot * fy + (1 << 15)) >> 16) as u8;
+        }
+    }
+    GrayImage::from_raw(nw as u32, nh as u32, out).unwrap_or_default()
 }
 
 /// The test pattern turned into each angle bin: per bin, 256 pairs of
