@@ -73,11 +73,7 @@ pub fn analyze_file(path: &Path, limits: &Limits) -> Result<Analysis> {
 }
 
 fn analyze_inner(path: &Path, limits: &Limits) -> Result<Analysis> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    if meta.len() > limits.max_bytes {
-        return Err(decode::too_large_bytes(meta.len(), limits));
-    }
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::walk::read_regular(path, limits.max_bytes)?;
     analyze_bytes(path.to_path_buf(), bytes, limits)
 }
 
@@ -91,6 +87,15 @@ pub fn analyze_bytes(path: PathBuf, bytes: Vec<u8>, limits: &Limits) -> Result<A
         return analyze_video(path, bytes, sha, limits);
     }
     let decoded = decode::decode_image(&bytes, limits)?;
+    let mut warnings = Vec::new();
+    if decoded.format == decode::MediaFormat::Image(image::ImageFormat::Jpeg)
+        && decode::jpeg_is_truncated(&bytes)
+    {
+        warnings.push(
+            "the JPEG is truncated (no end-of-image marker after its last scan): part of the picture is missing"
+                .to_string(),
+        );
+    }
     let whole = hash::perceptual(&decoded.image);
     let mut probes = vec![Probe {
         hashes: whole,
@@ -137,7 +142,7 @@ pub fn analyze_bytes(path: PathBuf, bytes: Vec<u8>, limits: &Limits) -> Result<A
         probes,
         features: Some(features),
         video: None,
-        warnings: Vec::new(),
+        warnings,
         bytes,
     })
 }

@@ -48,6 +48,13 @@ pub enum Error {
     /// The file is empty.
     #[error("empty file")]
     Empty,
+    /// The path is not a regular file (a FIFO, a device, a socket): it is
+    /// never read, so an endless or blocking source cannot stall a batch.
+    #[error("not a regular file ({kind}); only regular files are read")]
+    NotRegular {
+        /// What it is instead.
+        kind: &'static str,
+    },
     /// The SQLite catalog failed.
     #[error("catalog: {0}")]
     Catalog(#[from] rusqlite::Error),

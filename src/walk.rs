@@ -58,9 +58,86 @@ fn walk_dir(root: &Path, include_hidden: bool, out: &mut Inputs) {
                     out.skipped.push(e.into_path());
                 }
             }
+            // FIFOs, devices, sockets and links inside a folder are
+            // passed over and counted, never opened.
+            Ok(e) if !e.file_type().is_dir() => out.skipped.push(e.into_path()),
             Ok(_) => {}
         }
     }
+}
+
+/// Reads a regular file of at most `max_bytes` bytes. Anything else (a
+/// FIFO, a device, a socket) is refused without blocking on it, and the
+/// limit holds while reading, whatever the file claims its size is.
+///
+/// # Errors
+/// [`Error::Io`] for the open or read, [`Error::NotRegular`] and
+/// [`Error::TooLarge`], each with the path.
+pub fn read_regular(path: &Path, max_bytes: u64) -> Result<Vec<u8>, Error> {
+    let file = open_without_blocking(path).map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::NotRegular {
+            kind: kind_of(&meta.file_type()),
+        }
+        .in_file(path));
+    }
+    let too_large = |actual: u64| {
+        Error::TooLarge {
+            what: "file size (bytes)",
+            actual,
+            limit: max_bytes,
+            hint: " (raise it with --max-bytes)",
+        }
+        .in_file(path)
+    };
+    if meta.len() > max_bytes {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// Opens for reading without waiting for a FIFO's writer.
+fn open_without_blocking(path: &Path) -> std::io::Result<File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        const O_NONBLOCK: i32 = 0o4000;
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        const O_NONBLOCK: i32 = 0x0004;
+        opts.custom_flags(O_NONBLOCK);
+    }
+    opts.open(path)
+}
+
+fn kind_of(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() { "a folder" } else { "not a file" }
 }
 
 fn is_hidden(name: &std::ffi::OsStr) -> bool {
@@ -71,7 +148,7 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
 /// recognise it.
 fn looks_like_media(path: &Path) -> bool {
     let mut head = [0u8; 64];
-    let Ok(mut f) = File::open(path) else {
+    let Ok(mut f) = open_without_blocking(path) else {
         // Let the processing stage report the error with its reason.
         return true;
     };

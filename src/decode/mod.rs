@@ -172,6 +172,17 @@ fn decode_checked(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<
             hint: " (raise it with --max-pixels)",
         });
     }
+    if let Some(most) = most_pixels(format, bytes.len())
+        && pixels > most
+    {
+        return Err(Error::Decode {
+            format: name.to_string(),
+            reason: format!(
+                "the header claims {w}x{h} pixels, more than {} bytes of {name} can hold: a lying or truncated header",
+                bytes.len()
+            ),
+        });
+    }
     // A broken EXIF block must not cost the picture: treat it as upright.
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let mut image = DynamicImage::from_decoder(decoder).map_err(decode_err)?;
@@ -181,6 +192,31 @@ fn decode_checked(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<
         format: MediaFormat::Image(format),
         orientation: orientation_tag(orientation),
     })
+}
+
+/// Pixels a file of `len` bytes can plausibly hold, for formats whose
+/// compression has a known ceiling (JPEG: a few bits per 8×8 block; PNG:
+/// deflate's ~1000:1 on 1-bit rows), with a floor so small pictures are
+/// never refused. Checked before any pixel buffer is allocated, so a
+/// 633-byte file claiming 9999×9999 costs nothing.
+fn most_pixels(format: ImageFormat, len: usize) -> Option<u64> {
+    const PER_BYTE: u64 = 8192;
+    const FLOOR: u64 = 16_000_000;
+    matches!(format, ImageFormat::Jpeg | ImageFormat::Png)
+        .then(|| (len as u64).saturating_mul(PER_BYTE).max(FLOOR))
+}
+
+/// True when a JPEG's last scan is not followed by its end-of-image
+/// marker: the file was cut short (the decoder fills the rest with grey).
+pub fn jpeg_is_truncated(bytes: &[u8]) -> bool {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return false;
+    }
+    let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+    match last_scan {
+        Some(at) => !bytes[at..].windows(2).any(|w| w == [0xFF, 0xD9]),
+        None => true,
+    }
 }
 
 /// The decoder's message on one line, with an end-of-data read named

@@ -51,7 +51,7 @@ fn archive_batch(broken: &[PathBuf]) -> (TestArchive, Value, String) {
     assert!(!failed.is_empty());
     let error_lines: Vec<_> = stderr
         .lines()
-        .filter(|l| l.starts_with("firstseen: "))
+        .filter(|l| l.starts_with("firstseen: ") && !l.starts_with("firstseen: warning: "))
         .collect();
     assert_eq!(
         error_lines.len(),
@@ -194,4 +194,178 @@ fn every_shared_broken_file_errors_or_decodes_without_panic() {
         v["summary"]["failed"],
         v["summary"]["new_items"].as_u64().unwrap() - 1
     );
+}
+
+/// Runs `f` on another thread and fails the test if it takes longer
+/// than `secs` (a hang is the bug these tests guard against).
+fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(secs))
+        .expect("the command hung")
+}
+
+#[test]
+fn fifos_and_devices_are_refused_without_blocking() {
+    let t = TestArchive::new();
+    let fifo = t.scratch().join("pipe.jpg");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(made, "mkfifo");
+    let photo = sample("skimage-rocket.jpg");
+    for command in ["archive", "check", "hash", "report"] {
+        let (args, t2) = (
+            vec![
+                command.to_string(),
+                fifo.display().to_string(),
+                "/dev/zero".to_string(),
+                photo.display().to_string(),
+            ],
+            t.dir().to_path_buf(),
+        );
+        let args = if command == "report" {
+            args[..2].to_vec()
+        } else {
+            args
+        };
+        let out = within(60, move || {
+            assert_cmd::Command::cargo_bin("firstseen")
+                .unwrap()
+                .arg("--archive")
+                .arg(t2)
+                .args(&args)
+                .output()
+                .unwrap()
+        });
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command}: {err}");
+        assert!(
+            err.contains("pipe.jpg") && err.contains("not a regular file (a FIFO)"),
+            "{command}: {err}"
+        );
+        if command != "report" {
+            assert!(
+                err.contains("/dev/zero") && err.contains("character device"),
+                "{command}: {err}"
+            );
+            // The rest of the batch still ran.
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(stdout.contains("skimage-rocket.jpg"), "{command}: {stdout}");
+        }
+    }
+    // Inside a folder, a FIFO is passed over and counted, never opened.
+    let dir = t.scratch().join("folder");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(&photo, dir.join("a.jpg")).unwrap();
+    std::process::Command::new("mkfifo")
+        .arg(dir.join("b.jpg"))
+        .status()
+        .unwrap();
+    let t2 = t.dir().to_path_buf();
+    let out = within(60, move || {
+        assert_cmd::Command::cargo_bin("firstseen")
+            .unwrap()
+            .arg("--archive")
+            .arg(t2)
+            .args(["archive", "--json"])
+            .arg(&dir)
+            .output()
+            .unwrap()
+    });
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["skipped"], 1, "{v:#}");
+    assert_eq!(v["summary"]["failed"], 0, "{v:#}");
+}
+
+#[test]
+fn max_bytes_holds_while_reading() {
+    let t = TestArchive::new();
+    let photo = sample("skimage-rocket.jpg");
+    let out = t
+        .cmd([
+            "--max-bytes".as_ref(),
+            "1000".as_ref(),
+            "hash".as_ref(),
+            photo.as_os_str(),
+        ])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("skimage-rocket.jpg") && err.contains("exceeds the limit of 1000"),
+        "{err}"
+    );
+}
+
+/// The sample JPEG with its frame header (SOF) claiming `w`×`h`.
+fn lying_jpeg(w: u16, h: u16) -> Vec<u8> {
+    let mut b = std::fs::read(sample("pillow-hopper.jpg")).unwrap();
+    let sof = b
+        .windows(2)
+        .position(|x| x[0] == 0xFF && (x[1] == 0xC0 || x[1] == 0xC2))
+        .unwrap();
+    b[sof + 5..sof + 7].copy_from_slice(&h.to_be_bytes());
+    b[sof + 7..sof + 9].copy_from_slice(&w.to_be_bytes());
+    b
+}
+
+#[test]
+fn a_header_claiming_more_pixels_than_the_file_holds_is_refused() {
+    let t = TestArchive::new();
+    let liar = t.scratch().join("liar.jpg");
+    let mut b = lying_jpeg(9999, 9999);
+    b.truncate(633);
+    std::fs::write(&liar, &b).unwrap();
+    let photo = sample("skimage-rocket.jpg");
+    let v = t.json(["archive".as_ref(), liar.as_os_str(), photo.as_os_str()], 2);
+    let failed = &v["files"][0];
+    assert_eq!(failed["status"], "failed", "{v:#}");
+    let err = failed["error"].as_str().unwrap();
+    assert!(
+        err.contains("liar.jpg") && err.contains("9999x9999") && err.contains("633 bytes"),
+        "{err}"
+    );
+    assert_eq!(v["summary"]["new_items"], 1, "the batch goes on: {v:#}");
+}
+
+#[test]
+fn truncated_jpegs_are_archived_with_a_warning() {
+    let t = TestArchive::new();
+    let whole = std::fs::read(sample("mate-GreenMeadow.jpg")).unwrap();
+    let mut files = Vec::new();
+    for cut in [10, 30, 50, 70, 90] {
+        let p = t.scratch().join(format!("cut{cut}.jpg"));
+        std::fs::write(&p, &whole[..whole.len() * cut / 100]).unwrap();
+        files.push(p);
+    }
+    let mut args = vec!["archive".to_string()];
+    args.extend(files.iter().map(|p| p.display().to_string()));
+    let out = t.cmd(&args).arg("--json").output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    for (f, p) in v["files"].as_array().unwrap().iter().zip(&files) {
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        match f["status"].as_str().unwrap() {
+            // Archived: only with the warning, on its line and in JSON.
+            "archived" => {
+                let w = f["warnings"].as_array().unwrap();
+                assert!(
+                    w.iter().any(|w| w.as_str().unwrap().contains("truncated")),
+                    "{f:#}"
+                );
+                assert!(err.contains(&name) && err.contains("truncated"), "{err}");
+            }
+            // Or refused by the decoder, with the file named.
+            _ => assert!(f["error"].as_str().unwrap().contains(&name), "{f:#}"),
+        }
+    }
+    // The whole file has no such warning.
+    let p = t.scratch().join("whole.jpg");
+    std::fs::write(&p, &whole).unwrap();
+    let v = t.json(["archive".as_ref(), p.as_os_str()], 0);
+    assert_eq!(v["files"][0]["warnings"], serde_json::json!([]), "{v:#}");
 }
