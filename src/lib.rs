@@ -20,6 +20,7 @@ pub mod matching;
 pub mod pipeline;
 pub mod report;
 pub mod store;
+pub mod text;
 pub mod time;
 pub mod walk;
 

@@ -14,13 +14,33 @@ use crate::error::{Error, Result};
 /// [`Error::Invalid`] for anything else, naming the accepted forms.
 pub fn parse_first_seen(s: &str) -> Result<String> {
     let s = s.trim();
+    let plausible = |d: NaiveDate| -> Result<()> {
+        // The first photograph that survives dates from 1826; a date
+        // after today (with a day for time zones) cannot have been seen.
+        let earliest = NaiveDate::from_ymd_opt(1826, 1, 1).unwrap_or(NaiveDate::MIN);
+        let latest = Utc::now().date_naive() + chrono::Days::new(1);
+        if d < earliest {
+            return Err(Error::Invalid {
+                what: "first-seen date",
+                reason: format!("{s:?} is before 1826, older than any photograph"),
+            });
+        }
+        if d > latest {
+            return Err(Error::Invalid {
+                what: "first-seen date",
+                reason: format!("{s:?} is in the future"),
+            });
+        }
+        Ok(())
+    };
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        plausible(d)?;
         return Ok(d.format("%Y-%m-%d").to_string());
     }
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t
-            .with_timezone(&Utc)
-            .to_rfc3339_opts(SecondsFormat::AutoSi, true));
+        let t = t.with_timezone(&Utc);
+        plausible(t.date_naive())?;
+        return Ok(t.to_rfc3339_opts(SecondsFormat::AutoSi, true));
     }
     Err(Error::Invalid {
         what: "first-seen date",

@@ -60,6 +60,16 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         .as_deref()
         .map(firstseen::time::parse_first_seen)
         .transpose()?;
+    use firstseen::text::{MAX_LONG_TEXT, MAX_SOURCE, check_len};
+    for (what, value, max) in [
+        ("--source", &args.source, MAX_SOURCE),
+        ("--caption", &args.caption, MAX_LONG_TEXT),
+        ("--note", &args.note, MAX_LONG_TEXT),
+    ] {
+        if let Some(v) = value {
+            check_len(what, v, max)?;
+        }
+    }
     let dir = ctx.archive_dir()?;
     let mut archive =
         Archive::create(&dir).with_context(|| format!("opening archive {}", dir.display()))?;

@@ -35,6 +35,8 @@ pub fn clean(s: &str) -> String {
         .flat_map(|c| {
             if c.is_control() {
                 c.escape_default().collect::<Vec<_>>()
+            } else if firstseen::text::is_invisible_control(c) {
+                firstseen::text::marker(c).chars().collect()
             } else {
                 vec![c]
             }

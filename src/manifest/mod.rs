@@ -55,10 +55,10 @@ pub const PDQ_KIND: &str = "pdq-256";
 pub mod limits {
     /// Longest line, header or item (bytes).
     pub const MAX_LINE: usize = 64 << 20;
-    /// Captions, notes, decoder warnings (bytes).
-    pub const LONG_TEXT: usize = 64 << 10;
-    /// Sources (URLs).
-    pub const SOURCE_TEXT: usize = 16 << 10;
+    /// Captions, notes, decoder warnings (bytes); the same as `archive`.
+    pub const LONG_TEXT: usize = crate::text::MAX_LONG_TEXT;
+    /// Sources (URLs); the same as `archive`.
+    pub const SOURCE_TEXT: usize = crate::text::MAX_SOURCE;
     /// File names, list names, link details, tool names.
     pub const SHORT_TEXT: usize = 1024;
     /// Base64 text of an item's local features (up to 1,000 features).

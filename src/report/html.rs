@@ -31,6 +31,7 @@ pub fn escape(s: &str) -> String {
             '\'' => out.push_str("&#39;"),
             '\t' | '\n' => out.push(c),
             c if c.is_control() => {}
+            c if crate::text::is_invisible_control(c) => out.push_str(&crate::text::marker(c)),
             c => out.push(c),
         }
     }

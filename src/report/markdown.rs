@@ -31,6 +31,15 @@ pub fn escape(s: &str) -> String {
             out.push(' ');
             continue;
         }
+        if crate::text::is_invisible_control(c) {
+            // "[U+202E]", its brackets escaped like any others.
+            out.push_str(
+                &crate::text::marker(c)
+                    .replace('[', "\\[")
+                    .replace(']', "\\]"),
+            );
+            continue;
+        }
         let special = matches!(
             c,
             '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' | '&' | '$' | '@'

@@ -407,3 +407,86 @@ fn interrupted_batch_leaves_a_consistent_archive() {
     assert_eq!(std::fs::read_dir(t.dir().join("tmp")).unwrap().count(), 0);
     println!("interrupted after {items} of 31 photos (exit {code:?})");
 }
+
+#[test]
+fn implausible_dates_and_oversized_text_are_refused_before_any_work() {
+    let t = TestArchive::new();
+    let rocket = sample("skimage-rocket.jpg");
+    let rocket = rocket.to_str().unwrap();
+    for date in ["0000-01-01", "1825-12-31T23:00:00Z", "2999-01-01"] {
+        let out = t
+            .cmd(["archive", rocket, "--first-seen", date])
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        let want = if date.starts_with("2999") {
+            "future"
+        } else {
+            "before 1826"
+        };
+        assert!(err.contains(want) && err.contains(date), "{date}: {err}");
+    }
+    // An old but plausible date is accepted.
+    t.cmd(["archive", rocket, "--first-seen", "1900-01-01T00:00:00Z"])
+        .assert()
+        .code(0);
+    let long_caption = "x".repeat((64 << 10) + 1);
+    let long_source = format!("https://example.org/{}", "y".repeat(16 << 10));
+    for (flag, value) in [("--caption", &long_caption), ("--source", &long_source)] {
+        let out = t.cmd(["archive", rocket, flag, value]).assert().code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(
+            err.contains(flag) && err.contains("exceeds the limit"),
+            "{err}"
+        );
+    }
+    // Nothing was archived by the refused runs (1900 was accepted).
+    let log = t.json(["log"], 0);
+    assert_eq!(log["sightings"].as_array().unwrap().len(), 1, "{log:#}");
+}
+
+#[test]
+fn bidi_and_zero_width_characters_are_made_visible() {
+    let t = TestArchive::new();
+    let photo = sample("skimage-chelsea.png");
+    let caption = "Cat photo \u{202E}gpj.exe\u{202C} and a hid\u{200B}den word";
+    t.json(
+        [
+            "archive".as_ref(),
+            photo.as_os_str(),
+            "--caption".as_ref(),
+            caption.as_ref(),
+        ],
+        0,
+    );
+    let check = t
+        .cmd(["check".as_ref(), photo.as_os_str()])
+        .assert()
+        .code(0);
+    let text = String::from_utf8_lossy(&check.get_output().stdout).to_string();
+    assert!(
+        text.contains("[U+202E]gpj.exe[U+202C]") && text.contains("hid[U+200B]den"),
+        "{text}"
+    );
+    assert!(!text.contains('\u{202E}') && !text.contains('\u{200B}'));
+    for format in ["md", "html"] {
+        let out = t
+            .cmd([
+                "report".as_ref(),
+                photo.as_os_str(),
+                "--format".as_ref(),
+                format.as_ref(),
+            ])
+            .assert()
+            .code(0);
+        let r = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+        assert!(
+            !r.contains('\u{202E}') && !r.contains('\u{200B}'),
+            "{format}"
+        );
+        assert!(r.contains("U+202E"), "{format}: {r}");
+    }
+    // JSON keeps the caption exactly as recorded.
+    let v = t.json(["check".as_ref(), photo.as_os_str()], 0);
+    assert_eq!(v["files"][0]["matches"][0]["earliest"]["caption"], caption);
+}
