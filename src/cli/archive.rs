@@ -92,7 +92,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         eprintln!("firstseen: {e}");
     }
     let bar = Bar::new("archiving");
-    let mut outcomes = Vec::new();
+    let mut outcomes = super::output::input_failures(&inputs.errors);
     let mut summary = pipeline::archive(
         &mut archive,
         &inputs.files,

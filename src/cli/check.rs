@@ -13,7 +13,7 @@ use firstseen::store::Catalog;
 use firstseen::walk;
 use serde_json::json;
 
-use super::output::{clean, outln, print_json, short, sighting_line};
+use super::output::{clean, input_failures, outln, print_json, short, sighting_line};
 use super::progress::Bar;
 use super::{Context, EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK};
 
@@ -85,7 +85,9 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         },
     };
     let bar = Bar::new("checking");
-    let mut outcomes = Vec::new();
+    // Paths that could not even be listed are failed files too, in the
+    // same shape as any other failure.
+    let mut outcomes = input_failures(&inputs.errors);
     let mut summary =
         pipeline::check_catalog(&catalog, &inputs.files, &opts, &bar, &ctx.stop, &mut |o| {
             bar.suspend(|| print_outcome(o, ctx.json));

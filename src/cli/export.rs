@@ -32,6 +32,16 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         manifest::export(&mut archive.catalog, &mut out, Path::new("<stdout>"))?;
         return Ok(EXIT_OK);
     };
+    // Replace only a regular file: never follow a link or write over a
+    // device or FIFO that happens to carry the name.
+    if let Ok(m) = std::fs::symlink_metadata(&path)
+        && !m.file_type().is_file()
+    {
+        anyhow::bail!(
+            "{}: exists and is not a regular file (a link, folder or device); refusing to replace it",
+            path.display()
+        );
+    }
     let tmp = partial_name(&path);
     let result = (|| -> anyhow::Result<manifest::ExportSummary> {
         let file = std::fs::File::create(&tmp)

@@ -44,6 +44,23 @@ pub fn clean(s: &str) -> String {
         .collect()
 }
 
+/// Paths that could not even be listed (missing, unreadable), as failed
+/// files in the shape every command's `--json` uses for a failure.
+pub fn input_failures(errors: &[firstseen::Error]) -> Vec<serde_json::Value> {
+    errors
+        .iter()
+        .map(|e| {
+            let path = match e {
+                firstseen::Error::Io { path, .. } | firstseen::Error::File { path, .. } => {
+                    path.display().to_string()
+                }
+                _ => String::new(),
+            };
+            serde_json::json!({"status": "failed", "path": path, "error": e.to_string()})
+        })
+        .collect()
+}
+
 /// One-line description of a sighting: date, source, caption.
 pub fn sighting_line(s: &Sighting) -> String {
     let when = match &s.first_seen {

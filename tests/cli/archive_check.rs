@@ -490,3 +490,62 @@ fn bidi_and_zero_width_characters_are_made_visible() {
     let v = t.json(["check".as_ref(), photo.as_os_str()], 0);
     assert_eq!(v["files"][0]["matches"][0]["earliest"]["caption"], caption);
 }
+
+#[test]
+fn a_missing_path_is_listed_as_failed_in_json() {
+    let t = TestArchive::new();
+    archive_samples(&t);
+    let photo = sample("skimage-rocket.jpg");
+    for command in ["check", "archive"] {
+        let v = t.json(
+            [
+                command.as_ref(),
+                "/nonexistent/missing.jpg".as_ref(),
+                photo.as_os_str(),
+            ],
+            2,
+        );
+        let files = v["files"].as_array().unwrap();
+        assert_eq!(files.len(), 2, "{command}: {v:#}");
+        assert_eq!(files[0]["status"], "failed");
+        assert_eq!(files[0]["path"], "/nonexistent/missing.jpg");
+        assert!(files[0]["error"].as_str().unwrap().contains("missing.jpg"));
+        assert_eq!(v["summary"]["failed"], 1);
+    }
+}
+
+#[test]
+fn export_never_replaces_a_link_or_a_device() {
+    let t = TestArchive::new();
+    archive_samples(&t);
+    let target = t.scratch().join("precious.txt");
+    std::fs::write(&target, "keep me").unwrap();
+    let link = t.scratch().join("link.jsonl");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    for out in [link.as_os_str(), "/dev/null".as_ref()] {
+        let o = t
+            .cmd(["export".as_ref(), "-o".as_ref(), out])
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&o.get_output().stderr).to_string();
+        assert!(err.contains("not a regular file"), "{err}");
+    }
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    // A regular file is replaced as before.
+    let plain = t.scratch().join("m.jsonl");
+    std::fs::write(&plain, "old").unwrap();
+    t.cmd(["export".as_ref(), "-o".as_ref(), plain.as_os_str()])
+        .assert()
+        .code(0);
+    assert!(
+        std::fs::read_to_string(&plain)
+            .unwrap()
+            .starts_with("{\"format\"")
+    );
+}
