@@ -116,14 +116,45 @@ impl ObjectStore {
         Ok(bytes)
     }
 
-    /// Deletes leftover temporary files from an interrupted run.
+    /// Removes temporary files left by writers that are gone: a name
+    /// carries its writer's process id, and a file is removed only when
+    /// that process no longer exists (another firstseen writing to the
+    /// same archive keeps its files). Where liveness cannot be checked,
+    /// only files untouched for a day are removed.
     pub fn clean_tmp(&self) {
-        if let Ok(entries) = fs::read_dir(&self.tmp) {
-            for entry in entries.flatten() {
+        let Ok(entries) = fs::read_dir(&self.tmp) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let writer = name.split('.').nth(1).and_then(|p| p.parse::<u32>().ok());
+            let dead = match writer {
+                Some(pid) if pid == std::process::id() => false,
+                Some(pid) => !process_alive(pid).unwrap_or_else(|| older_than_a_day(&entry)),
+                None => older_than_a_day(&entry),
+            };
+            if dead {
                 let _ = fs::remove_file(entry.path());
             }
         }
     }
+}
+
+/// Whether a process exists, where the system says (`/proc` on Linux).
+fn process_alive(pid: u32) -> Option<bool> {
+    let proc = Path::new("/proc");
+    proc.join("self")
+        .exists()
+        .then(|| proc.join(pid.to_string()).exists())
+}
+
+fn older_than_a_day(entry: &fs::DirEntry) -> bool {
+    entry
+        .metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age.as_secs() > 86_400)
 }
 
 fn unique_suffix() -> u64 {
@@ -149,6 +180,30 @@ fn sync_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_dead_writers_temporary_files_are_cleaned() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ObjectStore::open(dir.path()).unwrap();
+        // A live writer: this test's parent process. A dead one: a child
+        // that has exited.
+        let live = std::os::unix::process::parent_id();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let keep = store.tmp.join(format!("{}.{live}.0", "ab".repeat(32)));
+        let mine = store
+            .tmp
+            .join(format!("{}.{}.0", "cd".repeat(32), std::process::id()));
+        let gone = store.tmp.join(format!("{}.{dead}.0", "ef".repeat(32)));
+        for p in [&keep, &mine, &gone] {
+            std::fs::write(p, b"partial").unwrap();
+        }
+        store.clean_tmp();
+        assert!(keep.exists(), "another live writer's file was removed");
+        assert!(mine.exists(), "this process's own file was removed");
+        assert!(!gone.exists(), "a dead writer's file was kept");
+    }
 
     #[test]
     fn put_is_idempotent_and_verifiable() {

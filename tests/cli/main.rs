@@ -5,6 +5,7 @@
 mod archive_check;
 mod broken;
 mod circulating;
+mod concurrency;
 mod manifest;
 mod report;
 mod util;
