@@ -2,7 +2,7 @@
 //! how many of those are confirmed, and how often it reports the wrong
 //! photo.
 //!
-//! Run: `bench/match_quality [CORPUS] [--pairs N] [--markdown]` (or
+//! Run: `bench/match_quality [CORPUS] [--pairs N] [--negatives-only]` (or
 //! `cargo bench --bench match_quality -- …`). CORPUS is a folder of
 //! photos, default `$FIRSTSEEN_SHARED/corpus` or `../shared/corpus`
 //! (`photos/` and, for negatives, `video/`).
@@ -56,6 +56,7 @@ fn main() {
     let mut corpus = None;
     let mut pairs_wanted: usize = 1_000_000;
     let mut markdown = false;
+    let mut edits_too = true;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -66,6 +67,7 @@ fn main() {
                     .unwrap_or(pairs_wanted)
             }
             "--markdown" => markdown = true,
+            "--negatives-only" => edits_too = false,
             other => corpus = Some(other.to_string()),
         }
     }
@@ -95,6 +97,10 @@ fn main() {
         .collect();
     eprintln!("{} photos from {}", photos.len(), photos_dir.display());
 
+    if !edits_too {
+        negatives(&corpus, &images, pairs_wanted);
+        return;
+    }
     let tmp = tempfile::tempdir().expect("temp dir");
     let mut archive = Archive::create(&tmp.path().join("archive")).expect("archive");
     let stop = AtomicBool::new(false);
@@ -324,11 +330,13 @@ fn negatives(corpus: &Path, photos: &[RgbImage], pairs_wanted: usize) {
     let index = Index::new(entries).with_features(stored);
     let pairs_per_query = |j: usize| set.iter().filter(|q| q.source != set[j].source).count();
     let all_pairs: usize = (0..n).map(pairs_per_query).sum();
-    let keep_every = (all_pairs / pairs_wanted.max(1)).max(1);
+    // Keep a share of the queries so about `pairs_wanted` pairs are tried.
+    let share = (pairs_wanted as f64 / all_pairs.max(1) as f64).min(1.0);
+    let kept = |j: usize| ((j + 1) as f64 * share).floor() > (j as f64 * share).floor();
     let thresholds = Thresholds::default();
     let results: Vec<(u64, u64, Vec<String>)> = (0..n)
         .into_par_iter()
-        .filter(|j| j % keep_every == 0)
+        .filter(|&j| kept(j))
         .map(|j| {
             let qa = &set[j].analysis;
             let other = |id: ItemId| set[id.0 as usize].source != set[j].source;
@@ -408,7 +416,7 @@ fn derived(im: &RgbImage, seed: u64) -> Vec<RgbImage> {
     // Centre crop and fixed random crops.
     out.push(centre_crop(im, 0.6));
     let mut rng = Rng(seed ^ 0xabc);
-    for _ in 0..8 {
+    for _ in 0..16 {
         let cw = w / 3 + rng.below(u64::from(w / 2)) as u32;
         let ch = h / 3 + rng.below(u64::from(h / 2)) as u32;
         let x = rng.below(u64::from(w - cw + 1)) as u32;
