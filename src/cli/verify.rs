@@ -12,7 +12,12 @@ use super::{Context, EXIT_NOT_FOUND, EXIT_OK};
 /// objects), and walk the hash chain (each entry's hash and link, and
 /// that every sighting and import still says what was chained, so an
 /// edited, deleted or reordered sighting is caught). Each problem is
-/// printed on one line. Nothing is modified.
+/// printed on one line. Nothing is modified, unless `--repair`.
+///
+/// An intact object that no item refers to is the leftover of a run
+/// killed between writing it and committing its item: harmless, listed
+/// as a note, not a problem. `--repair` removes such leftovers (or, when
+/// the item exists but says "hashes only", marks it stored).
 ///
 /// Exit status: 0 when everything checks out, 1 when problems were
 /// found, 2 when the archive cannot be read.
@@ -23,9 +28,29 @@ pub struct Args {
     /// does not.
     #[arg(long, value_name = "HEAD")]
     head: Option<Sha256>,
+    /// Remove (or adopt) the objects left by interrupted runs, then
+    /// verify.
+    #[arg(long)]
+    repair: bool,
 }
 
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
+    let mut repaired = json!(null);
+    if args.repair {
+        let mut archive = firstseen::Archive::create(&ctx.archive_dir()?)?;
+        let (removed, adopted) = verify::repair(&mut archive)?;
+        if !ctx.json {
+            for s in &removed {
+                outln!(
+                    "repaired: removed {s}, an object no item refers to (left by an interrupted run)"
+                );
+            }
+            for s in &adopted {
+                outln!("repaired: {s} is stored again (its object was left by an interrupted run)");
+            }
+        }
+        repaired = json!({"removed": removed, "adopted": adopted});
+    }
     let archive = ctx.open_archive()?;
     let mut problems: Vec<Problem> = Vec::new();
     let summary = verify::verify(&archive, args.head.as_ref(), &mut |p| {
@@ -36,7 +61,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
     })?;
     if ctx.json {
         print_json(
-            &json!({ "ok": problems.is_empty(), "problems": problems, "summary": summary }),
+            &json!({ "ok": problems.is_empty(), "problems": problems, "summary": summary, "repaired": repaired }),
         )?;
     } else {
         let head = summary.head.map_or("(empty)".to_string(), |h| {
@@ -47,6 +72,12 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         } else {
             format!("{} PROBLEM(S)", problems.len())
         };
+        for s in &summary.leftovers {
+            outln!(
+                "note: object {s} is intact but no item refers to it: left by an interrupted run, \
+                 harmless (`verify --repair` removes it)"
+            );
+        }
         outln!(
             "{verdict}: {} object(s) re-hashed, {} item(s), {} sighting(s), {} chain entries; \
              chain head {head}",

@@ -128,33 +128,44 @@ impl Archive {
         &self.dir
     }
 
-    /// Records one file: object first, then one catalog transaction.
+    /// Records one file in one catalog transaction, the object written
+    /// inside it: the catalog's write lock is held from before the object
+    /// appears until its item is committed, so an object without an item
+    /// is always the leftover of a run that died (see
+    /// [`verify::repair`]), never a write in progress.
     ///
     /// # Errors
     /// I/O or catalog errors; nothing is left half-written.
     pub fn record(&mut self, rec: &Record<'_>) -> Result<Recorded> {
         let sha = rec.item.sha256;
+        let now = crate::time::now();
+        let tx = self.catalog.begin()?;
         let wrote_object = match rec.bytes {
             Some(bytes) => self.objects.put(&sha, bytes)?,
             None => false,
         };
-        let result = self.record_in_catalog(rec);
+        let result = Self::record_rows(&tx, rec, &now).and_then(|o| {
+            tx.commit()?;
+            Ok(o)
+        });
         if result.is_err() && wrote_object {
             let _ = self.objects.remove(&sha);
         }
         result
     }
 
-    fn record_in_catalog(&mut self, rec: &Record<'_>) -> Result<Recorded> {
-        let now = crate::time::now();
+    fn record_rows(
+        tx: &rusqlite::Transaction<'_>,
+        rec: &Record<'_>,
+        now: &str,
+    ) -> Result<Recorded> {
         let stored = rec.bytes.is_some();
-        let tx = self.catalog.begin()?;
-        let outcome = match catalog::item_by_sha(&tx, &rec.item.sha256)? {
+        let outcome = match catalog::item_by_sha(tx, &rec.item.sha256)? {
             Some(existing) => {
                 if stored && !existing.stored {
-                    catalog::mark_stored(&tx, existing.id)?;
+                    catalog::mark_stored(tx, existing.id)?;
                 }
-                match catalog::insert_sighting(&tx, existing.id, &rec.sighting, &now)? {
+                match catalog::insert_sighting(tx, existing.id, &rec.sighting, now)? {
                     Some(_) => Recorded::NewSighting(existing.id),
                     None => Recorded::AlreadyRecorded(existing.id),
                 }
@@ -164,18 +175,17 @@ impl Archive {
                     stored,
                     ..rec.item.clone()
                 };
-                let id = catalog::insert_item(&tx, &item, &now)?;
-                catalog::insert_sighting(&tx, id, &rec.sighting, &now)?;
+                let id = catalog::insert_item(tx, &item, now)?;
+                catalog::insert_sighting(tx, id, &rec.sighting, now)?;
                 if let Some(video) = &rec.video {
-                    catalog::insert_video(&tx, id, video)?;
+                    catalog::insert_video(tx, id, video)?;
                 }
                 for link in &rec.links {
-                    catalog::insert_link(&tx, id, link)?;
+                    catalog::insert_link(tx, id, link)?;
                 }
                 Recorded::NewItem(id)
             }
         };
-        tx.commit()?;
         Ok(outcome)
     }
 }

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::hash::Sha256;
 use crate::store::chain::{self, ChainHead, GENESIS, KIND_IMPORT, KIND_SIGHTING};
-use crate::store::{Archive, exchange};
+use crate::store::{Archive, Item, exchange};
 
 /// What kind of problem `verify` found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -97,7 +97,7 @@ impl std::fmt::Display for Problem {
 }
 
 /// What `verify` looked at.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct VerifySummary {
     /// Objects re-hashed.
     pub objects: u64,
@@ -111,6 +111,12 @@ pub struct VerifySummary {
     pub head: Option<ChainHead>,
     /// Problems found.
     pub problems: u64,
+    /// Intact objects no item refers to (or whose item says "hashes
+    /// only"): left by a run that was killed between writing an object
+    /// and committing its item. Harmless — nothing refers to them and
+    /// their content matches their name — so not problems;
+    /// `verify --repair` ([`repair`]) removes or adopts them.
+    pub leftovers: Vec<Sha256>,
 }
 
 /// Verifies `archive`; each problem goes to `report` as it is found.
@@ -136,7 +142,9 @@ pub fn verify(
         });
     };
     check_sqlite(conn, &mut emit)?;
-    summary.objects = check_objects(archive, &mut emit)?;
+    let (objects, leftovers) = check_objects(archive, &mut emit)?;
+    summary.objects = objects;
+    summary.leftovers = leftovers;
     check_stored_items(archive, &mut emit)?;
     let (entries, found_head) = check_chain(conn, expected_head, &mut emit)?;
     summary.chain_entries = entries;
@@ -183,12 +191,14 @@ fn check_sqlite(conn: &Connection, emit: &mut Emit<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Walks `objects/` in name order, re-hashing every object.
-fn check_objects(archive: &Archive, emit: &mut Emit<'_>) -> Result<u64> {
+/// Walks `objects/` in name order, re-hashing every object. Returns the
+/// count and the intact objects nothing refers to.
+fn check_objects(archive: &Archive, emit: &mut Emit<'_>) -> Result<(u64, Vec<Sha256>)> {
     let root = archive.dir().join("objects");
     let mut count = 0;
+    let mut leftovers = Vec::new();
     let Ok(dirs) = sorted_entries(&root) else {
-        return Ok(0);
+        return Ok((0, leftovers));
     };
     for (name, path) in dirs {
         let is_fan = name.len() == 2 && is_lower_hex(&name);
@@ -215,20 +225,27 @@ fn check_objects(archive: &Archive, emit: &mut Emit<'_>) -> Result<u64> {
                 continue;
             };
             count += 1;
-            match fs::File::open(&file).and_then(Sha256::of_reader) {
-                Err(e) => emit(
-                    ProblemKind::AlteredObject,
-                    sha.to_hex(),
-                    format!("cannot be read: {e}"),
-                ),
-                Ok(actual) if actual != sha => emit(
-                    ProblemKind::AlteredObject,
-                    sha.to_hex(),
-                    format!("content hashes to {actual} ({})", rel(&file, archive.dir())),
-                ),
-                Ok(_) => {}
-            }
+            let intact = match fs::File::open(&file).and_then(Sha256::of_reader) {
+                Err(e) => {
+                    emit(
+                        ProblemKind::AlteredObject,
+                        sha.to_hex(),
+                        format!("cannot be read: {e}"),
+                    );
+                    false
+                }
+                Ok(actual) if actual != sha => {
+                    emit(
+                        ProblemKind::AlteredObject,
+                        sha.to_hex(),
+                        format!("content hashes to {actual} ({})", rel(&file, archive.dir())),
+                    );
+                    false
+                }
+                Ok(_) => true,
+            };
             match archive.catalog.item_by_sha(&sha)? {
+                None | Some(Item { stored: false, .. }) if intact => leftovers.push(sha),
                 None => emit(
                     ProblemKind::StrayObject,
                     sha.to_hex(),
@@ -246,7 +263,45 @@ fn check_objects(archive: &Archive, emit: &mut Emit<'_>) -> Result<u64> {
             }
         }
     }
-    Ok(count)
+    Ok((count, leftovers))
+}
+
+/// Removes the leftovers of killed runs (intact objects no item refers
+/// to) and adopts those whose item says "hashes only" (marks it stored).
+/// Runs inside a catalog write transaction, so no writer is between
+/// writing an object and committing its item meanwhile. Returns the
+/// objects removed and adopted.
+///
+/// # Errors
+/// I/O or catalog errors.
+pub fn repair(archive: &mut Archive) -> Result<(Vec<Sha256>, Vec<Sha256>)> {
+    let mut ignore = |_: ProblemKind, _: String, _: String| {};
+    let tx = archive.catalog.begin()?;
+    let candidates = {
+        let view = Archive {
+            dir: archive.dir.clone(),
+            catalog: crate::store::Catalog::open_read_only(
+                &archive.dir.join(crate::store::CATALOG_FILE),
+            )?,
+            objects: archive.objects.clone(),
+        };
+        check_objects(&view, &mut ignore)?.1
+    };
+    let (mut removed, mut adopted) = (Vec::new(), Vec::new());
+    for sha in candidates {
+        match crate::store::catalog::item_by_sha(&tx, &sha)? {
+            Some(item) => {
+                crate::store::catalog::mark_stored(&tx, item.id)?;
+                adopted.push(sha);
+            }
+            None => {
+                archive.objects.remove(&sha)?;
+                removed.push(sha);
+            }
+        }
+    }
+    tx.commit()?;
+    Ok((removed, adopted))
 }
 
 fn check_stored_items(archive: &Archive, emit: &mut Emit<'_>) -> Result<()> {

@@ -6,6 +6,7 @@ mod archive_check;
 mod broken;
 mod circulating;
 mod concurrency;
+mod crash;
 mod manifest;
 mod report;
 mod util;

@@ -826,15 +826,37 @@ fn verify_catches_every_kind_of_tampering() {
     std::fs::create_dir_all(object_path(&t, &stray_sha).parent().unwrap()).unwrap();
     std::fs::write(object_path(&t, &stray_sha), stray).unwrap();
     std::fs::write(t.dir().join("objects/README"), "hi").unwrap();
+    // A stray object whose content still matches its name is an
+    // interrupted write's leftover: noted, harmless, not a problem; one
+    // that does not match is altered.
+    let bad_stray = "ee".repeat(32);
+    std::fs::create_dir_all(object_path(&t, &bad_stray).parent().unwrap()).unwrap();
+    std::fs::write(object_path(&t, &bad_stray), b"junk").unwrap();
     let found = problems(&t);
     let kinds: Vec<&str> = found.iter().map(|p| p["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds.len(), 3, "{found:#?}");
+    assert_eq!(kinds.len(), 4, "{found:#?}");
     assert!(
         kinds.contains(&"missing-object")
             && kinds.contains(&"stray-object")
+            && kinds.contains(&"altered-object")
             && kinds.contains(&"stray-file"),
         "{kinds:?}"
     );
+    let v = t.json(["verify"], 1);
+    assert_eq!(
+        v["summary"]["leftovers"],
+        serde_json::json!([stray_sha]),
+        "{v:#}"
+    );
+    // --repair removes the intact leftover, and only it.
+    let v = t.json(["verify", "--repair"], 1);
+    assert_eq!(
+        v["repaired"]["removed"],
+        serde_json::json!([stray_sha]),
+        "{v:#}"
+    );
+    assert!(!object_path(&t, &stray_sha).exists());
+    assert!(object_path(&t, &bad_stray).exists());
     let missing = found
         .iter()
         .find(|p| p["kind"] == "missing-object")

@@ -106,3 +106,27 @@ pub fn save(img: &image::DynamicImage, path: &Path, quality: u8) {
 pub fn sha256_of(path: &Path) -> String {
     firstseen::hash::Sha256::of(&std::fs::read(path).expect("read")).to_hex()
 }
+
+/// Distinct photo-like pictures (noise over gradients), large enough
+/// that writes overlap in time.
+pub fn make_pictures(dir: &std::path::Path, n: usize) -> Vec<std::path::PathBuf> {
+    (0..n)
+        .map(|i| {
+            let mut s = (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            let img = image::RgbImage::from_fn(900, 700, |x, y| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                let n = (s & 63) as u32;
+                image::Rgb([
+                    ((x * (i as u32 + 3) / 7 + n) % 256) as u8,
+                    ((y * 2 + n) % 256) as u8,
+                    (((x + y) / (i as u32 % 5 + 1) + n) % 256) as u8,
+                ])
+            });
+            let p = dir.join(format!("pic{i:02}.jpg"));
+            img.save(&p).unwrap();
+            p
+        })
+        .collect()
+}
