@@ -278,7 +278,15 @@ fn archive_one(
             frames: v.frames.clone(),
         }),
     };
-    let recorded = archive.record(&record).map_err(|e| e.in_file(&a.path))?;
+    // Name the input first: "photo.jpg: storing it failed: …" (a full
+    // disk names the archive's own file only as the reason).
+    let recorded = archive.record(&record).map_err(|e| match e {
+        e @ Error::Io { .. } => Error::File {
+            path: a.path.clone(),
+            source: Box::new(e),
+        },
+        other => other.in_file(&a.path),
+    })?;
     if let Recorded::NewItem(id) = recorded {
         match &a.video {
             None => {

@@ -71,8 +71,11 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         }
     }
     let dir = ctx.archive_dir()?;
-    let mut archive =
-        Archive::create(&dir).with_context(|| format!("opening archive {}", dir.display()))?;
+    let mut archive = Archive::create(&dir)
+        .with_context(|| format!("archive {} cannot be written", dir.display()))?;
+    archive
+        .check_writable()
+        .with_context(|| format!("archive {} cannot be written", dir.display()))?;
     let inputs = walk::collect(&args.paths, args.hidden);
     let opts = ArchiveOptions {
         common: Options {

@@ -123,6 +123,26 @@ impl Archive {
         })
     }
 
+    /// Checks, before any work, that objects and the catalog can be
+    /// written (a read-only archive fails once, not once per file).
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming what cannot be written.
+    pub fn check_writable(&self) -> Result<()> {
+        let probe = self
+            .dir
+            .join("tmp")
+            .join(format!("write-check.{}.0", std::process::id()));
+        std::fs::write(&probe, b"").map_err(|e| Error::io(&probe, e))?;
+        let _ = std::fs::remove_file(&probe);
+        let catalog = self.dir.join(CATALOG_FILE);
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&catalog)
+            .map(drop)
+            .map_err(|e| Error::io(&catalog, e))
+    }
+
     /// The archive directory.
     pub fn dir(&self) -> &Path {
         &self.dir
