@@ -269,6 +269,8 @@ fn archive_one(
             dhash: (!is_video).then_some(fp.dhash),
             stored: opts.copy,
             features: stored_features.as_ref().map(|f| f.to_bytes()),
+            // A video's warnings are kept with its facts.
+            warnings: (!is_video && !a.warnings.is_empty()).then(|| a.warnings.join("\n")),
         },
         bytes: opts.copy.then_some(a.bytes.as_slice()),
         sighting,

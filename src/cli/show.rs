@@ -92,6 +92,9 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         }
     );
     outln!("added     {}", item.added_at);
+    for line in item.warnings.iter().flat_map(|w| w.lines()) {
+        outln!("warning   {}", super::output::clean(line));
+    }
     if let Some(v) = &video {
         outln!(
             "video     {} {}, {:.1} s, {} frames decoded, {} sampled, {} kept (decoded by {})",

@@ -48,6 +48,9 @@ pub struct Item {
     pub stored: bool,
     /// When the item was first added to this archive.
     pub added_at: String,
+    /// Problems found when it was archived (a truncated JPEG).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<String>,
 }
 
 /// The stored features of one video frame: item, the span (seconds) the
@@ -80,6 +83,8 @@ pub struct NewItem {
     /// Local features in their stored form (see
     /// [`crate::hash::features::Features::to_bytes`]), for a still picture.
     pub features: Option<Vec<u8>>,
+    /// Problems found while analysing it (a truncated JPEG), one a line.
+    pub warnings: Option<String>,
 }
 
 /// What a video item adds to [`NewItem`].
@@ -223,7 +228,7 @@ pub struct Catalog {
 }
 
 const ITEM_COLUMNS: &str = "id, sha256, media_type, format, width, height, byte_size, pdq, \
-     pdq_quality, phash, dhash, stored, added_at";
+     pdq_quality, phash, dhash, stored, added_at, warnings";
 const SIGHTING_COLUMNS: &str =
     "id, item_id, source, caption, first_seen, archived_at, file_name, note";
 
@@ -721,6 +726,10 @@ pub(crate) fn insert_item(tx: &Transaction<'_>, item: &NewItem, now: &str) -> Re
         now,
     ])?;
     let id = ItemId(tx.last_insert_rowid());
+    if let Some(w) = &item.warnings {
+        tx.prepare_cached("UPDATE item SET warnings = ?1 WHERE id = ?2")?
+            .execute(params![w, id.0])?;
+    }
     if let Some(f) = &item.features {
         insert_features(tx, id, f)?;
     }
@@ -911,6 +920,7 @@ fn item_from_row(r: &Row<'_>) -> rusqlite::Result<Item> {
         dhash: parse_col(r, 10)?,
         stored: r.get(11)?,
         added_at: r.get(12)?,
+        warnings: r.get(13)?,
     })
 }
 
@@ -944,6 +954,7 @@ mod tests {
             dhash: None,
             stored: false,
             features: None,
+            warnings: None,
         }
     }
 

@@ -133,6 +133,8 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (item_id, seq),
         FOREIGN KEY (item_id, seq) REFERENCES frame(item_id, seq)
     );",
+    // Problems found when an item was archived (a truncated JPEG).
+    "ALTER TABLE item ADD COLUMN warnings TEXT;",
 ];
 
 /// Work a migration needs beyond its SQL, run in the same transaction
