@@ -524,14 +524,23 @@ fn fast_corners(img: &GrayImage, threshold: i16) -> Vec<(usize, usize, f32)> {
     let mut scores = vec![0f32; w * h];
     let mut found = Vec::new();
     for y in EDGE..h - EDGE {
+        let (up, row, down) = (
+            &px[(y - 3) * w..(y - 2) * w],
+            &px[y * w..(y + 1) * w],
+            &px[(y + 3) * w..(y + 4) * w],
+        );
         for x in EDGE..w - EDGE {
             let i = y * w + x;
-            let p = i16::from(px[i]);
+            let p = i16::from(row[x]);
             let hi = p + threshold;
             let lo = p - threshold;
-            let at = |k: usize| i16::from(px[(i as isize + offs[k]) as usize]);
             // Any arc of 9 contains two of the four compass pixels.
-            let (c0, c4, c8, c12) = (at(0), at(4), at(8), at(12));
+            let (c0, c4, c8, c12) = (
+                i16::from(up[x]),
+                i16::from(row[x + 3]),
+                i16::from(down[x]),
+                i16::from(row[x - 3]),
+            );
             let bright =
                 u8::from(c0 > hi) + u8::from(c4 > hi) + u8::from(c8 > hi) + u8::from(c12 > hi);
             let dark =
@@ -539,6 +548,7 @@ fn fast_corners(img: &GrayImage, threshold: i16) -> Vec<(usize, usize, f32)> {
             if bright < 2 && dark < 2 {
                 continue;
             }
+            let at = |k: usize| i16::from(px[(i as isize + offs[k]) as usize]);
             let mut bm = 0u32;
             let mut dm = 0u32;
             for k in 0..16 {

@@ -138,9 +138,10 @@ impl Index {
     pub fn feature_votes(&self, query: &Features) -> Vec<(&FeatureEntry, usize)> {
         let strongest = query.strongest_spread(VOTING_POINTS);
         let mirrored = strongest.mirrored();
+        use rayon::prelude::*;
         let mut out: Vec<(usize, usize)> = self
             .features
-            .iter()
+            .par_iter()
             .enumerate()
             .filter_map(|(k, stored)| {
                 let votes = stored

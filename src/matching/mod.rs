@@ -368,9 +368,11 @@ pub fn feature_hits(
         }
     }
     let params = VerifyParams::default();
+    // Candidates are verified on all cores; the order is restored below.
+    use rayon::prelude::*;
+    nominated.retain(|e| !exclude.contains(&e.item));
     let mut out: Vec<FeatureHit> = nominated
-        .into_iter()
-        .filter(|e| !exclude.contains(&e.item))
+        .into_par_iter()
         .filter_map(|e| {
             verify::verify(&e.features, query, &params).map(|alignment| FeatureHit {
                 item: e.item,
