@@ -126,6 +126,22 @@ pub struct Found {
 }
 
 impl Found {
+    /// The match of a file with its own archived item (same bytes).
+    pub fn exact(item: Item) -> Found {
+        Found {
+            item,
+            distance: 0,
+            relation: Dihedral::Original,
+            evidence: Evidence::Sha256,
+            phash_distance: Some(0),
+            dhash_distance: Some(0),
+            low_quality: false,
+            frames: Vec::new(),
+            overlap: None,
+            alignment: None,
+        }
+    }
+
     /// The kind of match, decided here only.
     pub fn kind(&self) -> MatchKind {
         match self.evidence {
@@ -239,18 +255,7 @@ pub fn find_in(
     let fp = &a.fingerprint;
     let mut found: Vec<Found> = Vec::new();
     if let Some(item) = catalog.item_by_sha(&fp.sha256)? {
-        found.push(Found {
-            item,
-            distance: 0,
-            relation: Dihedral::Original,
-            evidence: Evidence::Sha256,
-            phash_distance: Some(0),
-            dhash_distance: Some(0),
-            low_quality: false,
-            frames: Vec::new(),
-            overlap: None,
-            alignment: None,
-        });
+        found.push(Found::exact(item));
     }
     if let Some(v) = &a.video {
         let mut rest = find_for_video(catalog, index, v, thresholds, &found)?;

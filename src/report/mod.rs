@@ -585,7 +585,7 @@ pub fn build(archive: &Archive, subject: Subject<'_>, opts: &ReportOptions) -> R
     if let Some(item) = &item
         && !found.iter().any(|f| f.item.id == item.id)
     {
-        found.insert(0, exact(item.clone()));
+        found.insert(0, Found::exact(item.clone()));
     }
 
     let media = media_of(archive, analysis.as_ref(), item.as_ref(), opts)?;
@@ -837,22 +837,6 @@ fn stored_analysis(
             notes.push(format!("The stored object could not be analysed ({e})."));
             None
         }
-    }
-}
-
-/// A `Found` for the target's own archived item.
-fn exact(item: Item) -> Found {
-    Found {
-        item,
-        distance: 0,
-        relation: Dihedral::Original,
-        evidence: Evidence::Sha256,
-        phash_distance: Some(0),
-        dhash_distance: Some(0),
-        low_quality: false,
-        frames: Vec::new(),
-        overlap: None,
-        alignment: None,
     }
 }
 
