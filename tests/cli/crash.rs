@@ -113,6 +113,18 @@ fn crash_rounds(rounds: usize, seed: u64) {
             .success()
     );
 
+    // The archive exists before the first kill (a kill during its very
+    // creation leaves no archive to verify, which is not this test's point).
+    let seed_photo = crate::util::sample("pillow-hopper.jpg");
+    assert!(
+        firstseen(&t)
+            .arg("archive")
+            .arg(&seed_photo)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
     let mut rng = Rng(seed | 1);
     let (mut kills, mut leftovers, mut imports) = (0, 0, 0);
     for round in 0..rounds {
