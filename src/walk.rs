@@ -82,15 +82,7 @@ pub fn read_regular(path: &Path, max_bytes: u64) -> Result<Vec<u8>, Error> {
         }
         .in_file(path));
     }
-    let too_large = |actual: u64| {
-        Error::TooLarge {
-            what: "file size (bytes)",
-            actual,
-            limit: max_bytes,
-            hint: " (raise it with --max-bytes)",
-        }
-        .in_file(path)
-    };
+    let too_large = |actual: u64| too_large(actual, max_bytes).in_file(path);
     if meta.len() > max_bytes {
         return Err(too_large(meta.len()));
     }
@@ -102,6 +94,16 @@ pub fn read_regular(path: &Path, max_bytes: u64) -> Result<Vec<u8>, Error> {
         return Err(too_large(bytes.len() as u64));
     }
     Ok(bytes)
+}
+
+/// The error for a file over `--max-bytes`.
+pub(crate) fn too_large(actual: u64, max_bytes: u64) -> Error {
+    Error::TooLarge {
+        what: "file size (bytes)",
+        actual,
+        limit: max_bytes,
+        hint: " (raise it with --max-bytes)",
+    }
 }
 
 /// Opens for reading without waiting for a FIFO's writer.

@@ -129,12 +129,7 @@ pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<DecodedImage> {
 }
 
 pub(crate) fn too_large_bytes(actual: u64, limits: &Limits) -> Error {
-    Error::TooLarge {
-        what: "file size (bytes)",
-        actual,
-        limit: limits.max_bytes,
-        hint: " (raise it with --max-bytes)",
-    }
+    crate::walk::too_large(actual, limits.max_bytes)
 }
 
 fn decode_checked(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<DecodedImage> {

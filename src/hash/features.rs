@@ -156,7 +156,7 @@ impl Features {
                 .iter()
                 .map(|d| [d[2], d[3], d[0], d[1]])
                 .collect(),
-            ..*self.header()
+            ..self.header()
         }
     }
 
@@ -189,20 +189,20 @@ impl Features {
         Features {
             points: order.iter().map(|&i| self.points[i]).collect(),
             descriptors: order.iter().map(|&i| self.descriptors[i]).collect(),
-            ..*self.header()
+            ..self.header()
         }
     }
 
     /// The sizes alone, with no features.
-    fn header(&self) -> Box<Features> {
-        Box::new(Features {
+    fn header(&self) -> Features {
+        Features {
             width: self.width,
             height: self.height,
             source_width: self.source_width,
             source_height: self.source_height,
             points: Vec::new(),
             descriptors: Vec::new(),
-        })
+        }
     }
 
     /// The stored form: a tag, the working size, then 38 bytes per
