@@ -58,9 +58,6 @@ pub struct FeatureEntry {
 pub const VOTE_DISTANCE: u32 = 40;
 /// Votes that nominate an item for verification.
 pub const MIN_VOTES: usize = 6;
-/// Query features taking part in the vote (the strongest; a screenshot's
-/// photograph adds its own).
-const VOTING_POINTS: usize = 2 * crate::hash::features::QUERY_POINTS;
 
 impl Index {
     /// Builds an index from catalog rows.
@@ -135,9 +132,12 @@ impl Index {
     /// Stored pictures and frames with at least [`MIN_VOTES`] features
     /// that reappear in the query (straight or mirrored) within
     /// [`VOTE_DISTANCE`], most votes first, then in index order.
-    pub fn feature_votes(&self, query: &Features) -> Vec<(&FeatureEntry, usize)> {
-        let strongest = query.strongest_spread(VOTING_POINTS);
-        let mirrored = strongest.mirrored();
+    /// `mirrored` is `query.mirrored()`, made once by the caller.
+    pub fn feature_votes(
+        &self,
+        query: &Features,
+        mirrored: &Features,
+    ) -> Vec<(&FeatureEntry, usize)> {
         use rayon::prelude::*;
         let mut out: Vec<(usize, usize)> = self
             .features
@@ -149,7 +149,7 @@ impl Index {
                     .descriptors
                     .iter()
                     .filter(|d| {
-                        strongest
+                        query
                             .descriptors
                             .iter()
                             .chain(&mirrored.descriptors)

@@ -357,8 +357,9 @@ pub fn feature_hits(
     if query.is_empty() {
         return Vec::new();
     }
+    let mirrored = query.mirrored();
     let mut nominated: Vec<&index::FeatureEntry> = index
-        .feature_votes(query)
+        .feature_votes(query, &mirrored)
         .into_iter()
         .map(|(e, _)| e)
         .collect();
@@ -379,10 +380,12 @@ pub fn feature_hits(
     let mut out: Vec<FeatureHit> = nominated
         .into_par_iter()
         .filter_map(|e| {
-            verify::verify(&e.features, query, &params).map(|alignment| FeatureHit {
-                item: e.item,
-                span: e.span,
-                alignment,
+            verify::verify_both(&e.features, query, &mirrored, &params).map(|alignment| {
+                FeatureHit {
+                    item: e.item,
+                    span: e.span,
+                    alignment,
+                }
             })
         })
         .collect();

@@ -442,8 +442,19 @@ const MAX_ANGLE_ERROR: f64 = 0.45;
 /// Tries to confirm that `query` shows the picture `archived` describes.
 /// `query` is tried as it is and mirrored.
 pub fn verify(archived: &Features, query: &Features, params: &VerifyParams) -> Option<Alignment> {
+    verify_both(archived, query, &query.mirrored(), params)
+}
+
+/// [`verify`] with the query's mirrored features given
+/// ([`Features::mirrored`]), for a query checked against many pictures.
+pub fn verify_both(
+    archived: &Features,
+    query: &Features,
+    mirrored_query: &Features,
+    params: &VerifyParams,
+) -> Option<Alignment> {
     let straight = verify_one(archived, query, false, params);
-    let mirrored = verify_one(archived, &query.mirrored(), true, params);
+    let mirrored = verify_one(archived, mirrored_query, true, params);
     match (straight, mirrored) {
         (Some(a), Some(b)) => Some(if b.inliers > a.inliers { b } else { a }),
         (a, b) => a.or(b),
