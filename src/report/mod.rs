@@ -13,15 +13,11 @@
 //! Rules worth knowing (also stated in every report's method section):
 //!
 //! - Variants are the connected component of the target over the
-//!   catalog's near-duplicate links (made when archiving, PDQ within the
-//!   threshold in any orientation), plus, for a file, everything it
-//!   matches now.
-//! - *Possible* matches (pHash and dHash agree, PDQ does not: typically
-//!   crops) are listed and their sightings shown, marked unconfirmed, but
-//!   they never set the earliest appearance, count for the verdict or
-//!   raise the recycled-media warning. When one of them was seen before
-//!   the earliest confirmed appearance the report says so separately
-//!   ([`Report::earlier_possible`]), for a person to check by eye.
+//!   catalog's variant links (made when archiving from confirmed
+//!   matches), plus, for a file, everything the matcher confirms for it
+//!   now. Nothing unconfirmed is reported: [`Report::earlier_possible`]
+//!   and the verdict's `possible_variants` stay in the schema for its
+//!   readers and are always empty.
 //! - A sighting's date is its first-seen date, or failing that the time
 //!   it was archived (`dated_by: "archived"`): an upper bound on when it
 //!   was first seen. Only sightings with a first-seen date can raise the
@@ -598,7 +594,7 @@ pub fn build(archive: &Archive, subject: Subject<'_>, opts: &ReportOptions) -> R
     let mut members: Vec<Member> = Vec::new();
     let subject_video = media.media_type == "video";
     members.extend(found.into_iter().map(member_of_found));
-    follow_links(archive, &mut members, 0, true, subject_video, &mut notes)?;
+    follow_links(archive, &mut members, 0, subject_video, &mut notes)?;
 
     // Sightings per member, then order the members (exact, confirmed,
     // possible; each by first appearance) and label them.
@@ -872,7 +868,6 @@ fn follow_links(
     archive: &Archive,
     members: &mut Vec<Member>,
     start: usize,
-    confirmed: bool,
     subject_video: bool,
     notes: &mut Vec<String>,
 ) -> Result<()> {
@@ -912,7 +907,7 @@ fn follow_links(
             members.push(Member {
                 item,
                 kind,
-                confirmed,
+                confirmed: true,
                 relation,
                 distance: Some(link.distance),
                 via: (!from_exact).then_some(from_sha),
