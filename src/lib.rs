@@ -22,6 +22,7 @@ pub mod report;
 pub mod store;
 pub mod text;
 pub mod time;
+pub mod timings;
 pub mod walk;
 
 pub use error::{Error, Result};

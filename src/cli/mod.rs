@@ -86,6 +86,11 @@ pub struct Cli {
           default_value_t = VideoLimits::DEFAULT_MAX_FRAME_PIXELS)]
     max_frame_pixels: u64,
 
+    /// Print on stderr, at the end, where the time went: each stage's
+    /// time summed over files and threads, and the wall-clock total.
+    #[arg(long, global = true)]
+    timings: bool,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -137,6 +142,10 @@ impl Context {
 /// Errors that stop the whole command (per-file errors are printed and
 /// reflected in the exit code instead).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    if cli.timings {
+        firstseen::timings::enable();
+    }
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = Arc::clone(&stop);
@@ -175,11 +184,28 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(a) => verify::run(a, &ctx)?,
         Command::Report(a) => report::run(a, &ctx)?,
     };
+    if cli.timings {
+        print_timings(started.elapsed());
+    }
     Ok(ExitCode::from(if ctx.interrupted() {
         EXIT_INTERRUPTED
     } else {
         code
     }))
+}
+
+/// The `--timings` table, on stderr.
+fn print_timings(wall: std::time::Duration) {
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    eprintln!("timings (each stage summed over files and threads):");
+    for t in firstseen::timings::totals() {
+        eprintln!("  {:<24} {:>10.1} ms  ({}×)", t.stage, ms(t.time), t.count);
+    }
+    eprintln!(
+        "  {:<24} {:>10.1} ms",
+        "wall clock, whole command",
+        ms(wall)
+    );
 }
 
 #[cfg(test)]
