@@ -58,16 +58,21 @@ for which in old new; do
       done | best)
   # Check: each photo, one process each, against the whole corpus.
   rm -rf "$tmp/c-$which"; "$bin" --archive "$tmp/c-$which" archive "$corpus" >/dev/null
-  c=$(for r in $(seq "$rounds"); do
-        s=$(date +%s.%N)
-        for f in "${mid[@]}"; do "$bin" --archive "$tmp/c-$which" check "$f" >/dev/null; done
-        e=$(date +%s.%N); echo "$e - $s" | bc -l
-      done | best)
+  # Wall-clock and CPU (user + system, both cores) seconds of each round.
+  rm -f "$tmp/rounds"
+  for r in $(seq "$rounds"); do
+    TIMEFORMAT='%R %U %S'
+    { time (for f in "${mid[@]}"; do "$bin" --archive "$tmp/c-$which" check "$f" >/dev/null; done) ; } 2>>"$tmp/rounds"
+  done
+  c=$(awk '{print $1}' "$tmp/rounds" | best)
+  cpu=$(awk '{print $2 + $3}' "$tmp/rounds" | best)
   n=${#mid[@]}
-  printf '%s: archive %.0f ms/photo, check %.0f ms/query\n' "$which" "$(echo "1000*$a/$n" | bc -l)" "$(echo "1000*$c/$n" | bc -l)"
-  eval "arch_$which=$a; chk_$which=$c"
+  printf '%s: archive %.0f ms/photo, check %.0f ms/query (CPU %.0f ms/query)\n' "$which" \
+    "$(echo "1000*$a/$n" | bc -l)" "$(echo "1000*$c/$n" | bc -l)" "$(echo "1000*$cpu/$n" | bc -l)"
+  eval "arch_$which=$a; chk_$which=$c; cpu_$which=$cpu"
 done
-printf 'ratio new/old: archive %.2fx, check %.2fx\n' "$(echo "$arch_new/$arch_old" | bc -l)" "$(echo "$chk_new/$chk_old" | bc -l)"
+printf 'ratio new/old: archive %.2fx, check %.2fx (CPU %.2fx)\n' "$(echo "$arch_new/$arch_old" | bc -l)" \
+  "$(echo "$chk_new/$chk_old" | bc -l)" "$(echo "$cpu_new/$cpu_old" | bc -l)"
 db=$tmp/c-new/catalog.sqlite
 if [ -f "$db" ] && command -v sqlite3 >/dev/null; then
   sqlite3 "$db" "SELECT printf('features stored: %d items, %.0f bytes per item (max %d)', count(*), avg(length(data)), max(length(data))) FROM item_features"

@@ -15,6 +15,7 @@ use crate::hash::features::{self, Features, QUERY_POINTS, STORED_POINTS};
 use crate::hash::video::{FrameCollector, FrameHash};
 use crate::hash::{self, Fingerprint, Perceptual, Sha256};
 use crate::store::VideoFacts;
+use crate::timings;
 
 /// One way of looking at a picture for matching: as decoded, or with a
 /// uniform border (screenshot frame, letterbox) removed.
@@ -73,7 +74,7 @@ pub fn analyze_file(path: &Path, limits: &Limits) -> Result<Analysis> {
 }
 
 fn analyze_inner(path: &Path, limits: &Limits) -> Result<Analysis> {
-    let bytes = crate::walk::read_regular(path, limits.max_bytes)?;
+    let bytes = timings::time("read", || crate::walk::read_regular(path, limits.max_bytes))?;
     analyze_bytes(path.to_path_buf(), bytes, limits)
 }
 
@@ -82,11 +83,11 @@ fn analyze_inner(path: &Path, limits: &Limits) -> Result<Analysis> {
 /// # Errors
 /// Size-limit or decode errors (without a path).
 pub fn analyze_bytes(path: PathBuf, bytes: Vec<u8>, limits: &Limits) -> Result<Analysis> {
-    let sha = Sha256::of(&bytes);
+    let sha = timings::time("sha256", || Sha256::of(&bytes));
     if video::sniff_video(&bytes).is_some() {
         return analyze_video(path, bytes, sha, limits);
     }
-    let decoded = decode::decode_image(&bytes, limits)?;
+    let decoded = timings::time("decode", || decode::decode_image(&bytes, limits))?;
     let mut warnings = Vec::new();
     if decoded.format == decode::MediaFormat::Image(image::ImageFormat::Jpeg)
         && decode::jpeg_is_truncated(&bytes)
@@ -96,32 +97,40 @@ pub fn analyze_bytes(path: PathBuf, bytes: Vec<u8>, limits: &Limits) -> Result<A
                 .to_string(),
         );
     }
-    let whole = hash::perceptual(&decoded.image);
+    // The whole-picture hashes and the local features are independent:
+    // found side by side.
+    let (w, h) = (decoded.width(), decoded.height());
+    let ((whole, border), (photo, found)) = rayon::join(
+        || {
+            let whole = timings::time("perceptual hashes", || hash::perceptual(&decoded.image));
+            (whole, trim::content_rect(&decoded.image))
+        },
+        || {
+            let work = timings::time("features", || features::working_copy(&decoded.image));
+            let photo = timings::time("find photo", || trim::photo_rect_in(&work, w, h));
+            let found = timings::time("features", || features::extract_gray(&work, QUERY_POINTS));
+            (photo, found)
+        },
+    );
     let mut probes = vec![Probe {
         hashes: whole,
         trimmed: None,
     }];
     // The picture inside a uniform border, and the photograph inside a
     // screenshot or post: each a probe of its own.
-    let mut rects: Vec<Rect> = Vec::new();
-    if let Some(r) = trim::content_rect(&decoded.image) {
-        rects.push(r);
-    }
-    let work = features::working_copy(&decoded.image);
-    let (w, h) = (decoded.width(), decoded.height());
-    if let Some(r) = trim::photo_rect_in(&work, w, h).filter(|r| !rects.iter().any(|q| close(q, r)))
-    {
+    let mut rects: Vec<Rect> = border.into_iter().collect();
+    if let Some(r) = photo.filter(|r| !rects.iter().any(|q| close(q, r))) {
         rects.push(r);
     }
     let mut features = Features {
         source_width: w,
         source_height: h,
-        ..features::extract_gray(&work, QUERY_POINTS)
+        ..found
     };
     for r in &rects {
         let inner = decoded.image.crop_imm(r.x, r.y, r.width, r.height);
         probes.push(Probe {
-            hashes: hash::perceptual(&inner),
+            hashes: timings::time("perceptual hashes", || hash::perceptual(&inner)),
             trimmed: Some(*r),
         });
     }
@@ -129,7 +138,7 @@ pub fn analyze_bytes(path: PathBuf, bytes: Vec<u8>, limits: &Limits) -> Result<A
     // its own features, found at full detail, join the picture's.
     if let Some(r) = rects.last().filter(|r| is_small_part(r, &decoded)) {
         let inner = decoded.image.crop_imm(r.x, r.y, r.width, r.height);
-        let part = features::extract(&inner, QUERY_POINTS);
+        let part = timings::time("features", || features::extract(&inner, QUERY_POINTS));
         features.absorb(&part, (r.x, r.y));
     }
     Ok(Analysis {
@@ -149,9 +158,11 @@ pub fn analyze_bytes(path: PathBuf, bytes: Vec<u8>, limits: &Limits) -> Result<A
 
 fn analyze_video(path: PathBuf, bytes: Vec<u8>, sha: Sha256, limits: &Limits) -> Result<Analysis> {
     let mut collector = FrameCollector::new();
-    let info = video::decode_video(&bytes, &limits.video, &limits.sampling, &mut |f| {
-        collector.push(f);
-        Ok(())
+    let info = timings::time("video decode and hashes", || {
+        video::decode_video(&bytes, &limits.video, &limits.sampling, &mut |f| {
+            collector.push(f);
+            Ok(())
+        })
     })?;
     let sampled = collector.sampled();
     let frames = collector.finish(info.duration_secs);

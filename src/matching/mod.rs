@@ -32,6 +32,7 @@ use crate::hash::features::Features;
 use crate::hash::video::FrameHash;
 use crate::hash::{Dihedral, Perceptual, Sha256};
 use crate::store::{Archive, Catalog, Item, ItemId};
+use crate::timings;
 use verify::{Alignment, Edit, VerifyParams, describe_edits};
 
 pub use index::{Candidate, Index, MIN_VOTES, Similar, VOTE_DISTANCE, find_matches, find_similar};
@@ -221,6 +222,7 @@ pub struct Overlap {
 /// # Errors
 /// Catalog errors.
 pub fn load_index(catalog: &Catalog) -> Result<Index> {
+    let _t = timings::stage("index load");
     Ok(Index::new(catalog.pdq_hashes()?)
         .with_features(catalog.item_features()?)
         .with_frame_features(catalog.frame_features()?))
@@ -264,6 +266,7 @@ pub fn find_in(
     }
     let seen = |found: &[Found], sha: &Sha256| found.iter().any(|f| f.item.sha256 == *sha);
     let mut pdq: Vec<Found> = Vec::new();
+    let pdq_search = timings::stage("pdq search");
     for probe in &a.probes {
         let h = &probe.hashes;
         for c in find_matches(&h.pdq.dihedrals, h.pdq.pdq.quality, index, thresholds) {
@@ -317,6 +320,7 @@ pub fn find_in(
             }
         }
     }
+    drop(pdq_search);
     pdq.sort_by_key(|f| (f.distance, f.item.id));
     found.extend(pdq);
     // Describe PDQ matches by their feature fit where both sides have
@@ -324,6 +328,7 @@ pub fn find_in(
     if let Some(q) = &a.features {
         for f in found.iter_mut().filter(|f| f.evidence != Evidence::Sha256) {
             if let Some(stored) = index.features_of(f.item.id) {
+                let _t = timings::stage("verification");
                 f.alignment = verify::verify(stored, q, &VerifyParams::default());
             }
         }
@@ -357,6 +362,7 @@ pub fn feature_hits(
     if query.is_empty() {
         return Vec::new();
     }
+    let vote = timings::stage("feature vote");
     let mirrored = query.mirrored();
     let mut nominated: Vec<&index::FeatureEntry> = index
         .feature_votes(query, &mirrored)
@@ -373,6 +379,7 @@ pub fn feature_hits(
             }
         }
     }
+    drop(vote);
     let params = VerifyParams::default();
     // Candidates are verified on all cores; the order is restored below.
     use rayon::prelude::*;
@@ -380,6 +387,7 @@ pub fn feature_hits(
     let mut out: Vec<FeatureHit> = nominated
         .into_par_iter()
         .filter_map(|e| {
+            let _t = timings::stage("verification");
             verify::verify_both(&e.features, query, &mirrored, &params).map(|alignment| {
                 FeatureHit {
                     item: e.item,

@@ -18,7 +18,7 @@
 
 use serde::Serialize;
 
-use crate::hash::features::{self, Features, SplitMix};
+use crate::hash::features::{self, Features, Keypoint, SplitMix};
 
 /// Tuned limits of the confirmation.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -385,29 +385,49 @@ type Pair = (usize, usize);
 /// when it is close and clearly nearer than the nearest one elsewhere
 /// (the same corner found twice, at two scales, is not a rival).
 fn tentative_pairs(archived: &Features, query: &Features, params: &VerifyParams) -> Vec<Pair> {
+    /// Nearest query descriptors kept per archived one: the runner-up
+    /// for the ratio test is almost always among them.
+    const KEEP: usize = 4;
     let mut out = Vec::new();
-    let mut dists = vec![0u32; query.len()];
+    let far = |b: &Keypoint, q: &Keypoint| (q.x - b.x).abs() > 6.0 || (q.y - b.y).abs() > 6.0;
     for (i, d) in archived.descriptors.iter().enumerate() {
-        let (mut best, mut at) = (u32::MAX, 0);
+        // The KEEP nearest, nearest first (the earlier one on a tie).
+        let mut near = [(u32::MAX, usize::MAX); KEEP];
         for (j, e) in query.descriptors.iter().enumerate() {
             let dist = features::distance(d, e);
-            dists[j] = dist;
-            if dist < best {
-                best = dist;
-                at = j;
+            if dist < near[KEEP - 1].0 {
+                let mut k = KEEP - 1;
+                while k > 0 && near[k - 1].0 > dist {
+                    near[k] = near[k - 1];
+                    k -= 1;
+                }
+                near[k] = (dist, j);
             }
         }
-        if best > params.max_descriptor_distance {
+        let (best, at) = near[0];
+        if at == usize::MAX || best > params.max_descriptor_distance {
             continue;
         }
         let b = query.points[at];
-        let second = dists
+        // The nearest descriptor of a corner elsewhere (not the same
+        // place at another scale): among the kept ones when any is
+        // elsewhere, since every other is at least as far as they are.
+        let second = match near[1..]
             .iter()
-            .zip(&query.points)
-            .filter(|(_, q)| (q.x - b.x).abs() > 6.0 || (q.y - b.y).abs() > 6.0)
-            .map(|(&d, _)| d)
-            .min()
-            .unwrap_or(u32::MAX);
+            .filter(|&&(_, j)| j != usize::MAX)
+            .find(|&&(_, j)| far(&b, &query.points[j]))
+        {
+            Some(&(dist, _)) => dist,
+            None if near[KEEP - 1].1 == usize::MAX => u32::MAX,
+            None => query
+                .descriptors
+                .iter()
+                .zip(&query.points)
+                .filter(|(_, q)| far(&b, q))
+                .map(|(e, _)| features::distance(d, e))
+                .min()
+                .unwrap_or(u32::MAX),
+        };
         if second == u32::MAX || (best as f32) < params.ratio * second as f32 {
             out.push((i, at));
         }
