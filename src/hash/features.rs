@@ -112,6 +112,15 @@ pub fn distance(a: &Descriptor, b: &Descriptor) -> u32 {
         + (a[3] ^ b[3]).count_ones()
 }
 
+/// True when two descriptors are within `radius` bits: the second half
+/// is compared only when the first half leaves room (it seldom does
+/// for unrelated corners).
+#[inline]
+pub fn within(a: &Descriptor, b: &Descriptor, radius: u32) -> bool {
+    let half = (a[0] ^ b[0]).count_ones() + (a[1] ^ b[1]).count_ones();
+    half <= radius && half + (a[2] ^ b[2]).count_ones() + (a[3] ^ b[3]).count_ones() <= radius
+}
+
 /// Bytes per stored feature: x, y (u16, 1/16 px), angle (u8), level
 /// (u8), descriptor (32).
 const RECORD: usize = 38;
@@ -1037,6 +1046,22 @@ mod tests {
         assert!(has_arc9(0b1111_0000_0000_0001_1111 & 0xffff | 0xf000));
         assert!(!has_arc9(0b1111_1111));
         assert!(!has_arc9(0b0101_0101_0101_0101));
+    }
+
+    #[test]
+    fn within_agrees_with_the_distance() {
+        let mut rng = SplitMix(7);
+        for _ in 0..20_000 {
+            let a: Descriptor = std::array::from_fn(|_| rng.next_u64());
+            // Flip a random number of random bits.
+            let mut b = a;
+            for _ in 0..rng.below(200) {
+                let bit = rng.below(256);
+                b[bit / 64] ^= 1 << (bit % 64);
+            }
+            let r = rng.below(257) as u32;
+            assert_eq!(within(&a, &b, r), distance(&a, &b) <= r);
+        }
     }
 
     #[test]

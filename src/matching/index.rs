@@ -153,7 +153,7 @@ impl Index {
                             .descriptors
                             .iter()
                             .chain(&mirrored.descriptors)
-                            .any(|e| features::distance(d, e) <= VOTE_DISTANCE)
+                            .any(|e| features::within(d, e, VOTE_DISTANCE))
                     })
                     .count();
                 (votes >= MIN_VOTES).then_some((k, votes))

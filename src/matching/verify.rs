@@ -445,7 +445,7 @@ pub fn shared_descriptors(archived: &Features, query: &Features, max_distance: u
             query
                 .descriptors
                 .iter()
-                .any(|e| features::distance(d, e) <= max_distance)
+                .any(|e| features::within(d, e, max_distance))
         })
         .count()
 }
