@@ -98,20 +98,25 @@ pub fn analyze_bytes(path: PathBuf, bytes: Vec<u8>, limits: &Limits) -> Result<A
         );
     }
     // The whole-picture hashes and the local features are independent:
-    // found side by side.
+    // found side by side, the features on a helper thread of their own
+    // (not a rayon task: a thread holding a picture's memory must not
+    // pick up another file while it waits, see `decode::budget`).
     let (w, h) = (decoded.width(), decoded.height());
-    let ((whole, border), (photo, found)) = rayon::join(
-        || {
-            let whole = timings::time("perceptual hashes", || hash::perceptual(&decoded.image));
-            (whole, trim::content_rect(&decoded.image))
-        },
-        || {
-            let work = timings::time("features", || features::working_copy(&decoded.image));
+    let image = &decoded.image;
+    let ((whole, border), (photo, found)) = std::thread::scope(|s| {
+        let local = s.spawn(|| {
+            let work = timings::time("features", || features::working_copy(image));
             let photo = timings::time("find photo", || trim::photo_rect_in(&work, w, h));
             let found = timings::time("features", || features::extract_gray(&work, QUERY_POINTS));
             (photo, found)
-        },
-    );
+        });
+        let whole = timings::time("perceptual hashes", || hash::perceptual(image));
+        let border = trim::content_rect(image);
+        let local = local
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        ((whole, border), local)
+    });
     let mut probes = vec![Probe {
         hashes: whole,
         trimmed: None,

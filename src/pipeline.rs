@@ -52,6 +52,26 @@ fn chunk_size() -> usize {
     (rayon::current_num_threads() * 4).max(8)
 }
 
+/// `files` in consecutive chunks of at most `count` files whose sizes
+/// add up to at most `bytes` (a larger file alone): the contents a chunk
+/// holds until it is stored stay bounded.
+fn chunks(files: &[PathBuf], count: usize, bytes: u64) -> Vec<&[PathBuf]> {
+    let mut out = Vec::new();
+    let (mut start, mut total) = (0, 0u64);
+    for (i, f) in files.iter().enumerate() {
+        let size = std::fs::metadata(f).map_or(0, |m| m.len());
+        if i > start && (i - start >= count || total.saturating_add(size) > bytes) {
+            out.push(&files[start..i]);
+            (start, total) = (i, 0);
+        }
+        total = total.saturating_add(size);
+    }
+    if start < files.len() {
+        out.push(&files[start..]);
+    }
+    out
+}
+
 /// Runs `analyze_file` over `files` on all cores, chunk by chunk, and
 /// hands each result to `sink` in input order. Stops early (between
 /// chunks) when `stop` is set; returns whether it ran to the end.
@@ -63,7 +83,7 @@ fn analyze_all(
     sink: &mut dyn FnMut(Result<Analysis>) -> Result<()>,
 ) -> Result<bool> {
     progress.start(files.len() as u64);
-    for chunk in files.chunks(chunk_size()) {
+    for chunk in chunks(files, chunk_size(), crate::decode::budget::budget() / 2) {
         if stop.load(Ordering::Relaxed) {
             progress.finish();
             return Ok(false);
@@ -515,4 +535,30 @@ fn check_one(
         listed: listed_matches,
         warnings: a.warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_bound_count_and_bytes() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sizes = [10usize, 10, 10, 50, 10, 10, 10, 10, 10];
+        let files: Vec<PathBuf> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                let p = dir.path().join(format!("{i}"));
+                std::fs::write(&p, vec![0u8; n]).expect("write");
+                p
+            })
+            .collect();
+        let lens: Vec<usize> = chunks(&files, 3, 25).iter().map(|c| c.len()).collect();
+        // 10+10 (a third would pass 25), 10, 50 alone, 10+10, 10+10, 10.
+        assert_eq!(lens, [2, 1, 1, 2, 2, 1]);
+        let lens: Vec<usize> = chunks(&files, 4, 1000).iter().map(|c| c.len()).collect();
+        assert_eq!(lens, [4, 4, 1]);
+        assert!(chunks(&[], 4, 10).is_empty());
+    }
 }

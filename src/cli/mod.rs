@@ -86,6 +86,13 @@ pub struct Cli {
           default_value_t = VideoLimits::DEFAULT_MAX_FRAME_PIXELS)]
     max_frame_pixels: u64,
 
+    /// Memory for pictures being decoded and hashed at once, over all
+    /// threads, in bytes (a suffix K, M or G is allowed). A picture that
+    /// alone needs more runs alone.
+    #[arg(long, global = true, value_name = "BYTES", default_value = "2G",
+          value_parser = parse_bytes)]
+    max_memory: u64,
+
     /// Print on stderr, at the end, where the time went: each stage's
     /// time summed over files and threads, and the wall-clock total.
     #[arg(long, global = true)]
@@ -146,6 +153,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if cli.timings {
         firstseen::timings::enable();
     }
+    firstseen::decode::budget::set_budget(cli.max_memory);
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = Arc::clone(&stop);
@@ -206,6 +214,47 @@ fn print_timings(wall: std::time::Duration) {
         "wall clock, whole command",
         ms(wall)
     );
+    let mb = |b: u64| b as f64 / f64::from(1 << 20);
+    let (_, peak) = firstseen::decode::budget::usage();
+    eprintln!(
+        "memory: pictures in hand at most {:.0} MB (budget {:.0} MB)",
+        mb(peak),
+        mb(firstseen::decode::budget::budget())
+    );
+    if let Some(kb) = peak_resident_kb() {
+        eprintln!("memory: peak resident {:.0} MB", kb as f64 / 1024.0);
+    }
+}
+
+/// The process's peak resident memory, where the system tells it
+/// (Linux: `VmHWM` in /proc/self/status).
+fn peak_resident_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A byte count with an optional K, M or G suffix (powers of 1024).
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, unit) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&t[..i], c.to_ascii_uppercase()),
+        _ => (t, 'B'),
+    };
+    let shift = match unit {
+        'B' => 0,
+        'K' => 10,
+        'M' => 20,
+        'G' => 30,
+        _ => return Err(format!("unknown unit '{unit}' (use K, M or G)")),
+    };
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("not a byte count: '{s}'"))?;
+    n.checked_mul(1 << shift)
+        .filter(|&b| b > 0)
+        .ok_or_else(|| format!("out of range: '{s}'"))
 }
 
 #[cfg(test)]
@@ -215,5 +264,16 @@ mod tests {
     #[test]
     fn cli_definition_is_valid() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn byte_counts_take_suffixes() {
+        assert_eq!(super::parse_bytes("512"), Ok(512));
+        assert_eq!(super::parse_bytes("400M"), Ok(400 << 20));
+        assert_eq!(super::parse_bytes("2g"), Ok(2 << 30));
+        assert!(super::parse_bytes("0").is_err());
+        assert!(super::parse_bytes("12X").is_err());
+        assert!(super::parse_bytes("M").is_err());
+        assert!(super::parse_bytes("99999999999G").is_err());
     }
 }

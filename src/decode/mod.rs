@@ -8,6 +8,7 @@
 //! EXIF orientation is applied here, so everything downstream sees the
 //! picture the way a viewer shows it.
 
+pub mod budget;
 mod limits;
 pub mod trim;
 pub mod video;
@@ -75,7 +76,7 @@ pub fn sniff(head: &[u8]) -> Option<MediaFormat> {
 }
 
 /// A decoded still image, upright.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct DecodedImage {
     /// Pixels with the EXIF orientation already applied.
     pub image: DynamicImage,
@@ -83,6 +84,9 @@ pub struct DecodedImage {
     pub format: MediaFormat,
     /// EXIF orientation tag found in the file (1 = upright, 2..=8 otherwise).
     pub orientation: u8,
+    /// The picture's share of the process's memory budget, held while
+    /// it is in hand.
+    pub memory: budget::Reservation,
 }
 
 impl DecodedImage {
@@ -180,12 +184,16 @@ fn decode_checked(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<
     }
     // A broken EXIF block must not cost the picture: treat it as upright.
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    // Wait for room in the memory budget before any pixel is allocated.
+    let bytes_per_pixel = u64::from(decoder.color_type().bytes_per_pixel());
+    let memory = budget::reserve(budget::picture_cost(pixels, bytes_per_pixel));
     let mut image = DynamicImage::from_decoder(decoder).map_err(decode_err)?;
     image.apply_orientation(orientation);
     Ok(DecodedImage {
         image,
         format: MediaFormat::Image(format),
         orientation: orientation_tag(orientation),
+        memory,
     })
 }
 

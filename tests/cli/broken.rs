@@ -369,3 +369,63 @@ fn truncated_jpegs_are_archived_with_a_warning() {
     let v = t.json(["archive".as_ref(), p.as_os_str()], 0);
     assert_eq!(v["files"][0]["warnings"], serde_json::json!([]), "{v:#}");
 }
+
+/// Peak memory figures `--timings` prints: (pictures in hand, resident), MB.
+fn memory_peaks(stderr: &str) -> (f64, f64) {
+    let number_after = |key: &str| -> f64 {
+        let at = stderr
+            .find(key)
+            .unwrap_or_else(|| panic!("no '{key}' in {stderr}"));
+        stderr[at + key.len()..]
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no number after '{key}' in {stderr}"))
+    };
+    (
+        number_after("pictures in hand at most"),
+        number_after("peak resident"),
+    )
+}
+
+#[test]
+fn memory_is_bounded_across_threads() {
+    // Four 20-megapixel pictures (small files: smooth gradients), hashed
+    // on four threads: each costs about 300 MB while in hand.
+    let t = TestArchive::new();
+    let mut files = Vec::new();
+    for k in 0..4u32 {
+        let img = image::RgbImage::from_fn(4500, 4500, |x, y| {
+            let v = ((x * (k + 1) + y * (4 - k)) / 40 % 256) as u8;
+            image::Rgb([v, v / 2 + (k * 40) as u8, 255 - v])
+        });
+        let p = t.scratch().join(format!("big{k}.png"));
+        img.save(&p).unwrap();
+        files.push(p);
+    }
+    let run = |budget: &str| {
+        let out = t
+            .cmd(["--timings", "--max-memory", budget, "hash"])
+            .args(&files)
+            .env("RAYON_NUM_THREADS", "4")
+            .assert()
+            .success();
+        memory_peaks(&String::from_utf8_lossy(&out.get_output().stderr))
+    };
+    let (free_in_hand, free_resident) = run("4G");
+    let (held_in_hand, held_resident) = run("400M");
+    eprintln!(
+        "pictures in hand / resident: budget 4G {free_in_hand} / {free_resident} MB, \
+         budget 400M {held_in_hand} / {held_resident} MB"
+    );
+    // With room, several pictures are in hand at once; with 400 MB, one
+    // at a time (each alone fits), and the process stays near one
+    // picture's cost.
+    assert!(free_in_hand > 350.0, "{free_in_hand}");
+    assert!(held_in_hand <= 400.0, "{held_in_hand}");
+    assert!(
+        held_resident < 0.7 * free_resident,
+        "{held_resident} vs {free_resident}"
+    );
+    assert!(held_resident < 600.0, "{held_resident}");
+}
