@@ -23,14 +23,19 @@ fn main() -> ExitCode {
 /// text its parent already shows is not repeated.
 fn one_line(e: &anyhow::Error) -> String {
     let mut out = String::new();
+    let mut previous = String::new();
     for cause in e.chain() {
         let text = cause.to_string();
-        if !out.contains(&text) {
+        // A cause that only adds a code to its parent's words ("Error
+        // code 14: unable to open database file") is not repeated either.
+        let restated = !previous.is_empty() && text.ends_with(&previous);
+        if !out.contains(&text) && !restated {
             if !out.is_empty() {
                 out.push_str(": ");
             }
             out.push_str(&text);
         }
+        previous = text;
     }
     out
 }

@@ -225,6 +225,42 @@ pub struct Counts {
 #[derive(Debug)]
 pub struct Catalog {
     conn: Connection,
+    /// A private copy read instead of the catalog (see
+    /// [`Catalog::open_read_only`]), removed when the catalog is closed.
+    _copy: Option<TempCopy>,
+}
+
+/// A folder holding a private copy of a catalog; removed when dropped.
+#[derive(Debug)]
+struct TempCopy(std::path::PathBuf);
+
+impl Drop for TempCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The path as an SQLite URI path: everything but unreserved characters
+/// and '/' percent-encoded.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for &b in path.as_os_str().as_encoded_bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// True for the errors SQLite gives when it cannot make the shared-memory
+/// file a WAL catalog needs (a read-only folder or filesystem).
+fn is_cannot_share(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly)
+    )
 }
 
 const ITEM_COLUMNS: &str = "id, sha256, media_type, format, width, height, byte_size, pdq, \
@@ -263,7 +299,7 @@ impl Catalog {
             });
         }
         migrations::migrate(&mut conn).map_err(with_path)?;
-        Ok(Catalog { conn })
+        Ok(Catalog { conn, _copy: None })
     }
 
     /// Opens an existing catalog for reading only: nothing is written,
@@ -274,16 +310,52 @@ impl Catalog {
     pub fn open_read_only(path: &Path) -> Result<Catalog> {
         use rusqlite::OpenFlags;
         let with_path = |e: rusqlite::Error| Error::Catalog(e).in_file(path);
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(with_path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(with_path)?;
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(with_path)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let open = |p: &Path| -> rusqlite::Result<(Connection, i64)> {
+            let conn = Connection::open_with_flags(p, flags)?;
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            let version = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            Ok((conn, version))
+        };
+        let mut copy = None;
+        let (conn, version) = match open(path) {
+            Ok(v) => v,
+            // On a read-only filesystem (an archive on a write-protected
+            // disk or a read-only mount) SQLite cannot make the WAL's
+            // shared-memory file: with no log to merge, the file is read
+            // as immutable; with one, a private copy of both is read.
+            Err(e) if is_cannot_share(&e) => {
+                let wal = path.with_extension("sqlite-wal");
+                if std::fs::metadata(&wal).map_or(0, |m| m.len()) == 0 {
+                    let uri = format!("file:{}?immutable=1", uri_path(path));
+                    let conn =
+                        Connection::open_with_flags(&uri, flags | OpenFlags::SQLITE_OPEN_URI)
+                            .map_err(with_path)?;
+                    let version = conn
+                        .query_row("PRAGMA user_version", [], |r| r.get(0))
+                        .map_err(with_path)?;
+                    (conn, version)
+                } else {
+                    let dir = std::env::temp_dir().join(format!(
+                        "firstseen-catalog-{}-{}",
+                        std::process::id(),
+                        std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_nanos())
+                    ));
+                    std::fs::create_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+                    let held = TempCopy(dir.clone());
+                    let local = dir.join("catalog.sqlite");
+                    std::fs::copy(path, &local).map_err(|e| Error::io(path, e))?;
+                    std::fs::copy(&wal, local.with_extension("sqlite-wal"))
+                        .map_err(|e| Error::io(&wal, e))?;
+                    let opened = open(&local).map_err(with_path)?;
+                    copy = Some(held);
+                    opened
+                }
+            }
+            Err(e) => return Err(with_path(e)),
+        };
         if version != migrations::latest() {
             return Err(Error::Invalid {
                 what: "catalog",
@@ -299,7 +371,7 @@ impl Catalog {
                 ),
             });
         }
-        Ok(Catalog { conn })
+        Ok(Catalog { conn, _copy: copy })
     }
 
     /// True when the catalog file's schema predates this firstseen's.
@@ -323,7 +395,7 @@ impl Catalog {
         let mut conn = Connection::open_in_memory()?;
         conn.pragma_update(None, "foreign_keys", true)?;
         migrations::migrate(&mut conn)?;
-        Ok(Catalog { conn })
+        Ok(Catalog { conn, _copy: None })
     }
 
     /// Starts a write transaction (IMMEDIATE, so two writers queue rather

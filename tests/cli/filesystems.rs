@@ -137,4 +137,104 @@ fn a_read_only_archive_fails_once_before_any_work() {
         lines[0]
     );
     assert_eq!(lines[0].matches("catalog: ").count(), 1, "{}", lines[0]);
+    // Reading it still works (its log merged at the last clean close,
+    // the catalog file is read as it is).
+    let out = firstseen(&archive)
+        .arg("check")
+        .arg(&photo)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let out = firstseen(&archive)
+        .arg("check")
+        .arg(&others[0])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "not archived, so not known");
+}
+
+/// Copies a folder tree (regular files only).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn an_archive_on_a_read_only_filesystem_can_be_read() {
+    let t = TestArchive::new();
+    let Some(m) = Mount::new(&t.scratch().join("ro-read"), "16m") else {
+        return;
+    };
+    // One photo checkpointed into the catalog file, a second only in its
+    // write-ahead log: a reader holding its snapshot keeps the writer
+    // from merging it, and the copy is taken before anyone does.
+    let (first, second) = (sample("skimage-rocket.jpg"), sample("pillow-hopper.jpg"));
+    let work = t.scratch().join("work");
+    assert!(
+        firstseen(&work)
+            .arg("archive")
+            .arg(&first)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reader = rusqlite::Connection::open(work.join("catalog.sqlite")).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let n: i64 = reader
+        .query_row("SELECT count(*) FROM item", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+    assert!(
+        firstseen(&work)
+            .arg("archive")
+            .arg(&second)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let wal = work.join("catalog.sqlite-wal");
+    assert!(
+        std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0),
+        "the log holds the second photo"
+    );
+    let archive = m.0.join("archive");
+    copy_tree(&work, &archive);
+    let _ = std::fs::remove_file(archive.join("catalog.sqlite-shm"));
+    drop(reader);
+    if !m.read_only() {
+        println!("SKIPPED: cannot remount read-only");
+        return;
+    }
+    // Both photos are known, the archive verifies, nothing is written.
+    for photo in [&first, &second] {
+        let out = firstseen(&archive)
+            .arg("check")
+            .arg(photo)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            photo.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = firstseen(&archive).arg("verify").output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 item(s)"));
 }
