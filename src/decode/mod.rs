@@ -9,6 +9,7 @@
 //! picture the way a viewer shows it.
 
 pub mod budget;
+pub mod grey;
 mod limits;
 pub mod trim;
 pub mod video;

@@ -37,11 +37,7 @@ pub fn content_rect(img: &DynamicImage) -> Option<Rect> {
     if w < 16 || h < 16 {
         return None;
     }
-    let grey = if w > PROBE_SIDE || h > PROBE_SIDE {
-        img.thumbnail(PROBE_SIDE, PROBE_SIDE).to_luma8()
-    } else {
-        img.to_luma8()
-    };
+    let grey = super::grey::thumbnail(img, PROBE_SIDE);
     let (gw, gh) = grey.dimensions();
     let top = border_lines(&grey, Side::Top);
     let bottom = border_lines(&grey, Side::Bottom);

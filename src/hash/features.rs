@@ -30,6 +30,7 @@
 
 use std::sync::OnceLock;
 
+use crate::decode::grey;
 use image::imageops::{self, FilterType};
 use image::{DynamicImage, GrayImage};
 
@@ -312,35 +313,16 @@ pub fn working_copy(img: &DynamicImage) -> GrayImage {
     }
     let nw = ((f64::from(w) * k).round() as u32).max(1);
     let nh = ((f64::from(h) * k).round() as u32).max(1);
-    let grey = luma(img);
+    let grey = grey::luma(img);
     let mut g = if (nw, nh) == (w, h) {
         grey
     } else if k < 1.0 {
-        shrink_gray(&grey, nw, nh)
+        grey::shrink(&grey, nw, nh)
     } else {
         imageops::resize(&grey, nw, nh, FilterType::Triangle)
     };
     stretch_contrast(&mut g);
     g
-}
-
-/// Grey levels (Rec. 601 weights), quickly for 8-bit RGB.
-fn luma(img: &DynamicImage) -> GrayImage {
-    match img {
-        DynamicImage::ImageRgb8(rgb) => {
-            let px: Vec<u8> = rgb
-                .as_raw()
-                .chunks_exact(3)
-                .map(|p| {
-                    ((77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2]) + 128)
-                        >> 8) as u8
-                })
-                .collect();
-            GrayImage::from_raw(rgb.width(), rgb.height(), px).unwrap_or_default()
-        }
-        DynamicImage::ImageLuma8(g) => g.clone(),
-        other => other.to_luma8(),
-    }
 }
 
 /// Maps the 1st..99th percentile of grey levels onto 0..255 (when that
@@ -791,39 +773,6 @@ fn box_blur(img: &GrayImage) -> GrayImage {
         }
     }
     GrayImage::from_raw(w as u32, h as u32, out).unwrap_or_default()
-}
-
-/// Area-averaging shrink of a grey picture (each output pixel the mean
-/// of the input pixels it covers, whole pixels only): fast and alias-free
-/// for large factors.
-pub(crate) fn shrink_gray(g: &GrayImage, nw: u32, nh: u32) -> GrayImage {
-    let (w, h) = (g.width() as usize, g.height() as usize);
-    let (nw, nh) = (nw.max(1) as usize, nh.max(1) as usize);
-    let src = g.as_raw();
-    let xs: Vec<(usize, usize)> = (0..nw)
-        .map(|i| {
-            let a = i * w / nw;
-            (a, ((i + 1) * w / nw).max(a + 1).min(w))
-        })
-        .collect();
-    let mut out = vec![0u8; nw * nh];
-    let mut acc = vec![0u32; nw];
-    for j in 0..nh {
-        let y0 = j * h / nh;
-        let y1 = ((j + 1) * h / nh).max(y0 + 1).min(h);
-        acc.iter_mut().for_each(|a| *a = 0);
-        for y in y0..y1 {
-            let row = &src[y * w..(y + 1) * w];
-            for (a, &(x0, x1)) in acc.iter_mut().zip(&xs) {
-                *a += row[x0..x1].iter().map(|&v| u32::from(v)).sum::<u32>();
-            }
-        }
-        for (i, (&a, &(x0, x1))) in acc.iter().zip(&xs).enumerate() {
-            let n = ((x1 - x0) * (y1 - y0)) as u32;
-            out[j * nw + i] = ((a + n / 2) / n) as u8;
-        }
-    }
-    GrayImage::from_raw(nw as u32, nh as u32, out).unwrap_or_default()
 }
 
 /// Bilinear shrink by a small factor (one pyramid step).
