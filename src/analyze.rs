@@ -73,6 +73,52 @@ pub fn analyze_file(path: &Path, limits: &Limits) -> Result<Analysis> {
     analyze_inner(path, limits).map_err(|e| e.in_file(path))
 }
 
+/// Reads, decodes and hashes one file for its hashes alone (`hash`):
+/// SHA-256 and the whole picture's PDQ, pHash and dHash (a video's kept
+/// frames as usual); no border or screenshot probes, no local features.
+///
+/// # Errors
+/// As [`analyze_file`].
+pub fn hash_file(path: &Path, limits: &Limits) -> Result<Analysis> {
+    let inner = || -> Result<Analysis> {
+        let bytes = timings::time("read", || crate::walk::read_regular(path, limits.max_bytes))?;
+        let sha = timings::time("sha256", || Sha256::of(&bytes));
+        if video::sniff_video(&bytes).is_some() {
+            return analyze_video(path.to_path_buf(), bytes, sha, limits);
+        }
+        let decoded = timings::time("decode", || decode::decode_image(&bytes, limits))?;
+        let warnings = truncation_warning(&decoded, &bytes).into_iter().collect();
+        let whole = timings::time("perceptual hashes", || hash::perceptual(&decoded.image));
+        Ok(Analysis {
+            path: path.to_path_buf(),
+            format: decoded.format.name(),
+            width: decoded.width(),
+            height: decoded.height(),
+            orientation: decoded.orientation,
+            fingerprint: whole.fingerprint(sha),
+            probes: vec![Probe {
+                hashes: whole,
+                trimmed: None,
+            }],
+            features: None,
+            video: None,
+            warnings,
+            bytes,
+        })
+    };
+    inner().map_err(|e| e.in_file(path))
+}
+
+/// The warning for a JPEG cut short.
+fn truncation_warning(decoded: &decode::DecodedImage, bytes: &[u8]) -> Option<String> {
+    (decoded.format == decode::MediaFormat::Image(image::ImageFormat::Jpeg)
+        && decode::jpeg_is_truncated(bytes))
+    .then(|| {
+        "the JPEG is truncated (no end-of-image marker after its last scan): part of the picture is missing"
+            .to_string()
+    })
+}
+
 fn analyze_inner(path: &Path, limits: &Limits) -> Result<Analysis> {
     let bytes = timings::time("read", || crate::walk::read_regular(path, limits.max_bytes))?;
     analyze_bytes(path.to_path_buf(), bytes, limits)
@@ -88,15 +134,7 @@ pub fn analyze_bytes(path: PathBuf, bytes: Vec<u8>, limits: &Limits) -> Result<A
         return analyze_video(path, bytes, sha, limits);
     }
     let decoded = timings::time("decode", || decode::decode_image(&bytes, limits))?;
-    let mut warnings = Vec::new();
-    if decoded.format == decode::MediaFormat::Image(image::ImageFormat::Jpeg)
-        && decode::jpeg_is_truncated(&bytes)
-    {
-        warnings.push(
-            "the JPEG is truncated (no end-of-image marker after its last scan): part of the picture is missing"
-                .to_string(),
-        );
-    }
+    let warnings: Vec<String> = truncation_warning(&decoded, &bytes).into_iter().collect();
     // The whole-picture hashes and the local features are independent:
     // found side by side, the features on a helper thread of their own
     // (not a rayon task: a thread holding a picture's memory must not

@@ -26,7 +26,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
     let results: Vec<_> = args
         .files
         .par_iter()
-        .map(|p| firstseen::analyze::analyze_file(p, &ctx.limits))
+        .map(|p| firstseen::analyze::hash_file(p, &ctx.limits))
         .collect();
     let mut failed = 0;
     let mut rows = Vec::new();

@@ -80,7 +80,9 @@ pub fn sighting_line(s: &Sighting) -> String {
 /// Writes `value` as pretty JSON plus a newline on stdout.
 pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
+    // A closed pipe (`| head`) surfaces as the io::Error it is, so main
+    // can end quietly.
+    serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from)?;
     writeln!(out)?;
     Ok(())
 }
