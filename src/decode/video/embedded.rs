@@ -423,6 +423,10 @@ struct State<'a> {
     last_pts: i64,
     track: &'a Track,
     decoded: u64,
+    /// Unreferenced pictures not decoded (not needed for sampling).
+    skipped: u64,
+    /// Every sample's presentation time, in order.
+    presentation: Vec<i64>,
     emitted: u64,
     size: Option<(u32, u32)>,
     warnings: Warnings,
@@ -479,7 +483,11 @@ impl State<'_> {
         self.size.get_or_insert((image.width(), image.height()));
         self.emitted += 1;
         on_frame(Frame {
-            index: self.decoded - 1,
+            // Its place among all the video's frames, skipped ones too.
+            index: match self.skipped {
+                0 => self.decoded - 1,
+                _ => self.presentation.partition_point(|&p| p < pts) as u64,
+            },
             timestamp_secs: t,
             scene_change: pick == Pick::Scene,
             image,
@@ -525,6 +533,12 @@ fn decode_track(
         last_pts: 0,
         track,
         decoded: 0,
+        skipped: 0,
+        presentation: {
+            let mut p: Vec<i64> = track.samples.iter().map(|s| s.pts).collect();
+            p.sort_unstable();
+            p
+        },
         emitted: 0,
         size: None,
         warnings,
@@ -552,6 +566,14 @@ fn decode_track(
                     ));
                     break;
                 };
+                // A picture nothing refers to, in a slot already taken:
+                // not decoded at all (it could only have added a
+                // scene-change check).
+                let t = s.pts.saturating_sub(st.origin) as f64 / f64::from(track.timescale);
+                if !st.sampler.slot_due(t) && h264::is_disposable(data, track.length_size) {
+                    st.skipped += 1;
+                    continue;
+                }
                 if let Err(e) = h264::avcc_to_annexb(data, track.length_size, &mut buf) {
                     failed += 1;
                     st.warnings.push(format!("sample {n}: {e}"));

@@ -39,6 +39,40 @@ pub(super) fn avcc_to_annexb(
     Ok(())
 }
 
+/// True when a length-prefixed sample holds picture data (slices) and
+/// every slice is marked as never referenced by another picture
+/// (`nal_ref_idc` 0): decoding it can be skipped without changing any
+/// other frame. False when unsure (no slice, a parse problem).
+pub(super) fn is_disposable(sample: &[u8], length_size: usize) -> bool {
+    let mut pos = 0;
+    let mut slices = 0;
+    while pos < sample.len() {
+        let Some(len_bytes) = sample.get(pos..pos + length_size) else {
+            return false;
+        };
+        let len = len_bytes
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+        pos += length_size;
+        let Some(&header) = sample.get(pos) else {
+            return false;
+        };
+        if len == 0 || pos + len > sample.len() {
+            return false;
+        }
+        let (ref_idc, kind) = ((header >> 5) & 3, header & 0x1f);
+        // Types 1-5 are slices (5: an IDR picture, always referenced).
+        if (1..=5).contains(&kind) {
+            if ref_idc != 0 || kind == 5 {
+                return false;
+            }
+            slices += 1;
+        }
+        pos += len;
+    }
+    slices > 0
+}
+
 /// Appends one raw NAL unit (SPS or PPS from `avcC`) in Annex B form.
 pub(super) fn push_nal(nal: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(&START_CODE);
@@ -264,6 +298,33 @@ impl<'a> BitReader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn disposable_samples_are_unreferenced_slices_only() {
+        // 4-byte lengths; header byte: nal_ref_idc in bits 5-6, type in 0-4.
+        let sample = |nals: &[&[u8]]| -> Vec<u8> {
+            let mut out = Vec::new();
+            for n in nals {
+                out.extend_from_slice(&(n.len() as u32).to_be_bytes());
+                out.extend_from_slice(n);
+            }
+            out
+        };
+        let b_slice: &[u8] = &[0x01, 0x9a, 0x00];
+        let p_slice: &[u8] = &[0x41, 0x9a, 0x00];
+        let idr: &[u8] = &[0x65, 0x88, 0x80];
+        let sei: &[u8] = &[0x06, 0x05, 0x01];
+        assert!(is_disposable(&sample(&[b_slice]), 4));
+        assert!(is_disposable(&sample(&[sei, b_slice, b_slice]), 4));
+        assert!(!is_disposable(&sample(&[p_slice]), 4));
+        assert!(!is_disposable(&sample(&[b_slice, p_slice]), 4));
+        assert!(!is_disposable(&sample(&[idr]), 4));
+        assert!(!is_disposable(&sample(&[sei]), 4), "no picture in it");
+        let mut cut = sample(&[b_slice]);
+        cut.truncate(5);
+        assert!(!is_disposable(&cut, 4), "unsure: decode it");
+        assert!(!is_disposable(&[], 4));
+    }
 
     #[test]
     fn avcc_becomes_annexb() {
