@@ -46,7 +46,7 @@ pub const LEVELS: usize = 6;
 /// Scale step between pyramid levels.
 pub const LEVEL_SCALE: f32 = 1.3;
 /// Features kept for an archived picture (38 bytes each when stored).
-pub const STORED_POINTS: usize = 160;
+pub const STORED_POINTS: usize = 140;
 /// Features kept for a picture being checked.
 pub const QUERY_POINTS: usize = 1000;
 

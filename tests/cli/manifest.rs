@@ -992,3 +992,31 @@ fn status_counts_and_chain_head() {
         "{text}"
     );
 }
+
+#[test]
+fn a_manifest_item_with_its_features_stays_under_8_kb() {
+    // A textured photo keeps its full share of features; its item line
+    // (hashes, one sighting, features) must stay within the budget of
+    // issue #8 (8 KB per item, catalog and manifest).
+    let t = TestArchive::new();
+    let photo = sample("mate-GreenMeadow.jpg");
+    t.json(
+        [
+            "archive".as_ref(),
+            photo.as_os_str(),
+            "--source".as_ref(),
+            "https://example.org/post/1".as_ref(),
+        ],
+        0,
+    );
+    let m = read(&export(&t, "m.jsonl"));
+    let item = m.lines().nth(1).expect("one item line");
+    let v: Value = serde_json::from_str(item).unwrap();
+    let features = v["features"].as_str().expect("features exported");
+    assert!(
+        features.len() > 6_000,
+        "a full set of features: {}",
+        features.len()
+    );
+    assert!(item.len() <= 8_000, "{} bytes", item.len());
+}
