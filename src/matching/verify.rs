@@ -435,21 +435,6 @@ fn tentative_pairs(archived: &Features, query: &Features, params: &VerifyParams)
     out
 }
 
-/// How many descriptors of `archived` have a near twin in `query` (a
-/// cheap first-stage vote).
-pub fn shared_descriptors(archived: &Features, query: &Features, max_distance: u32) -> usize {
-    archived
-        .descriptors
-        .iter()
-        .filter(|d| {
-            query
-                .descriptors
-                .iter()
-                .any(|e| features::within(d, e, max_distance))
-        })
-        .count()
-}
-
 fn angle_diff(a: f64, b: f64) -> f64 {
     let d = (a - b).rem_euclid(std::f64::consts::TAU);
     d.min(std::f64::consts::TAU - d)

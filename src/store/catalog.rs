@@ -311,14 +311,14 @@ impl Catalog {
         use rusqlite::OpenFlags;
         let with_path = |e: rusqlite::Error| Error::Catalog(e).in_file(path);
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let open = |p: &Path| -> rusqlite::Result<(Connection, i64)> {
+        let open = |p: &Path, flags: OpenFlags| -> rusqlite::Result<(Connection, i64)> {
             let conn = Connection::open_with_flags(p, flags)?;
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
             let version = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
             Ok((conn, version))
         };
         let mut copy = None;
-        let (conn, version) = match open(path) {
+        let (conn, version) = match open(path, flags) {
             Ok(v) => v,
             // On a read-only filesystem (an archive on a write-protected
             // disk or a read-only mount) SQLite cannot make the WAL's
@@ -328,13 +328,7 @@ impl Catalog {
                 let wal = path.with_extension("sqlite-wal");
                 if std::fs::metadata(&wal).map_or(0, |m| m.len()) == 0 {
                     let uri = format!("file:{}?immutable=1", uri_path(path));
-                    let conn =
-                        Connection::open_with_flags(&uri, flags | OpenFlags::SQLITE_OPEN_URI)
-                            .map_err(with_path)?;
-                    let version = conn
-                        .query_row("PRAGMA user_version", [], |r| r.get(0))
-                        .map_err(with_path)?;
-                    (conn, version)
+                    open(Path::new(&uri), flags | OpenFlags::SQLITE_OPEN_URI).map_err(with_path)?
                 } else {
                     let dir = std::env::temp_dir().join(format!(
                         "firstseen-catalog-{}-{}",
@@ -349,7 +343,7 @@ impl Catalog {
                     std::fs::copy(path, &local).map_err(|e| Error::io(path, e))?;
                     std::fs::copy(&wal, local.with_extension("sqlite-wal"))
                         .map_err(|e| Error::io(&wal, e))?;
-                    let opened = open(&local).map_err(with_path)?;
+                    let opened = open(&local, flags).map_err(with_path)?;
                     copy = Some(held);
                     opened
                 }
