@@ -70,7 +70,7 @@ pub struct VideoAnalysis {
 /// # Errors
 /// Any read, size-limit or decode error, with the file's path.
 pub fn analyze_file(path: &Path, limits: &Limits) -> Result<Analysis> {
-    analyze_inner(path, limits).map_err(|e| e.in_file(path))
+    read_and(path, limits, Depth::Matching)
 }
 
 /// Reads, decodes and hashes one file for its hashes alone (`hash`):
@@ -80,33 +80,16 @@ pub fn analyze_file(path: &Path, limits: &Limits) -> Result<Analysis> {
 /// # Errors
 /// As [`analyze_file`].
 pub fn hash_file(path: &Path, limits: &Limits) -> Result<Analysis> {
-    let inner = || -> Result<Analysis> {
-        let bytes = timings::time("read", || crate::walk::read_regular(path, limits.max_bytes))?;
-        let sha = timings::time("sha256", || Sha256::of(&bytes));
-        if video::sniff_video(&bytes).is_some() {
-            return analyze_video(path.to_path_buf(), bytes, sha, limits);
-        }
-        let decoded = timings::time("decode", || decode::decode_image(&bytes, limits))?;
-        let warnings = truncation_warning(&decoded, &bytes).into_iter().collect();
-        let whole = timings::time("perceptual hashes", || hash::perceptual(&decoded.image));
-        Ok(Analysis {
-            path: path.to_path_buf(),
-            format: decoded.format.name(),
-            width: decoded.width(),
-            height: decoded.height(),
-            orientation: decoded.orientation,
-            fingerprint: whole.fingerprint(sha),
-            probes: vec![Probe {
-                hashes: whole,
-                trimmed: None,
-            }],
-            features: None,
-            video: None,
-            warnings,
-            bytes,
-        })
-    };
-    inner().map_err(|e| e.in_file(path))
+    read_and(path, limits, Depth::Hashes)
+}
+
+/// How much of a still picture is analysed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Depth {
+    /// The whole picture's hashes only.
+    Hashes,
+    /// Everything matching needs: probes and local features too.
+    Matching,
 }
 
 /// The warning for a JPEG cut short.
@@ -119,9 +102,12 @@ fn truncation_warning(decoded: &decode::DecodedImage, bytes: &[u8]) -> Option<St
     })
 }
 
-fn analyze_inner(path: &Path, limits: &Limits) -> Result<Analysis> {
-    let bytes = timings::time("read", || crate::walk::read_regular(path, limits.max_bytes))?;
-    analyze_bytes(path.to_path_buf(), bytes, limits)
+fn read_and(path: &Path, limits: &Limits, depth: Depth) -> Result<Analysis> {
+    let inner = || {
+        let bytes = timings::time("read", || crate::walk::read_regular(path, limits.max_bytes))?;
+        analyze_with(path.to_path_buf(), bytes, limits, depth)
+    };
+    inner().map_err(|e| e.in_file(path))
 }
 
 /// Decodes and hashes bytes already in memory.
@@ -129,12 +115,48 @@ fn analyze_inner(path: &Path, limits: &Limits) -> Result<Analysis> {
 /// # Errors
 /// Size-limit or decode errors (without a path).
 pub fn analyze_bytes(path: PathBuf, bytes: Vec<u8>, limits: &Limits) -> Result<Analysis> {
+    analyze_with(path, bytes, limits, Depth::Matching)
+}
+
+fn analyze_with(path: PathBuf, bytes: Vec<u8>, limits: &Limits, depth: Depth) -> Result<Analysis> {
     let sha = timings::time("sha256", || Sha256::of(&bytes));
     if video::sniff_video(&bytes).is_some() {
         return analyze_video(path, bytes, sha, limits);
     }
     let decoded = timings::time("decode", || decode::decode_image(&bytes, limits))?;
     let warnings: Vec<String> = truncation_warning(&decoded, &bytes).into_iter().collect();
+    let (probes, features) = match depth {
+        Depth::Hashes => {
+            let whole = timings::time("perceptual hashes", || hash::perceptual(&decoded.image));
+            let probe = Probe {
+                hashes: whole,
+                trimmed: None,
+            };
+            (vec![probe], None)
+        }
+        Depth::Matching => {
+            let (probes, features) = probes_and_features(&decoded);
+            (probes, Some(features))
+        }
+    };
+    Ok(Analysis {
+        path,
+        format: decoded.format.name(),
+        width: decoded.width(),
+        height: decoded.height(),
+        orientation: decoded.orientation,
+        fingerprint: probes[0].hashes.fingerprint(sha),
+        probes,
+        features,
+        video: None,
+        warnings,
+        bytes,
+    })
+}
+
+/// A still picture's probes (the first is the whole picture) and its
+/// local features.
+fn probes_and_features(decoded: &decode::DecodedImage) -> (Vec<Probe>, Features) {
     // The whole-picture hashes and the local features are independent:
     // found side by side, the features on a helper thread of their own
     // (not a rayon task: a thread holding a picture's memory must not
@@ -179,24 +201,12 @@ pub fn analyze_bytes(path: PathBuf, bytes: Vec<u8>, limits: &Limits) -> Result<A
     }
     // The photograph inside a screenshot is small on the working copy:
     // its own features, found at full detail, join the picture's.
-    if let Some(r) = rects.last().filter(|r| is_small_part(r, &decoded)) {
+    if let Some(r) = rects.last().filter(|r| is_small_part(r, decoded)) {
         let inner = decoded.image.crop_imm(r.x, r.y, r.width, r.height);
         let part = timings::time("features", || features::extract(&inner, QUERY_POINTS));
         features.absorb(&part, (r.x, r.y));
     }
-    Ok(Analysis {
-        path,
-        format: decoded.format.name(),
-        width: decoded.width(),
-        height: decoded.height(),
-        orientation: decoded.orientation,
-        fingerprint: whole.fingerprint(sha),
-        probes,
-        features: Some(features),
-        video: None,
-        warnings,
-        bytes,
-    })
+    (probes, features)
 }
 
 fn analyze_video(path: PathBuf, bytes: Vec<u8>, sha: Sha256, limits: &Limits) -> Result<Analysis> {
