@@ -8,7 +8,7 @@
 //! chunk, not by the batch, however many thousands of files are given.
 //! A failure is reported for its file and the batch goes on.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
@@ -197,7 +197,7 @@ pub fn archive(
     stop: &AtomicBool,
     report: &mut dyn FnMut(&ArchiveOutcome),
 ) -> Result<Summary> {
-    let mut index = matching::load_index(&archive.catalog)?;
+    let mut index = matching::load_index(&archive.catalog, Some(archive.dir()))?;
     let mut summary = Summary::default();
     let completed = analyze_all(files, &opts.common.limits, progress, stop, &mut |r| {
         let outcome = match r.and_then(|a| archive_one(archive, &mut index, a, opts)) {
@@ -219,6 +219,10 @@ pub fn archive(
         Ok(())
     })?;
     summary.interrupted = !completed;
+    // Fold what was archived into the persistent hash index once enough
+    // has gathered. The catalog holds everything already: a failure here
+    // loses nothing (the next command reads the newer rows itself).
+    let _ = index.save(archive.dir(), &archive.catalog);
     Ok(summary)
 }
 
@@ -452,7 +456,15 @@ pub fn check(
     stop: &AtomicBool,
     report: &mut dyn FnMut(&CheckOutcome),
 ) -> Result<CheckSummary> {
-    check_catalog(&archive.catalog, files, opts, progress, stop, report)
+    check_catalog(
+        &archive.catalog,
+        Some(archive.dir()),
+        files,
+        opts,
+        progress,
+        stop,
+        report,
+    )
 }
 
 /// [`check`] against a catalog alone: an archive's, or one built in
@@ -463,13 +475,14 @@ pub fn check(
 /// Only catalog-wide failures; per-file failures go through `report`.
 pub fn check_catalog(
     catalog: &Catalog,
+    dir: Option<&Path>,
     files: &[PathBuf],
     opts: &Options,
     progress: &dyn Progress,
     stop: &AtomicBool,
     report: &mut dyn FnMut(&CheckOutcome),
 ) -> Result<CheckSummary> {
-    let index = matching::load_index(catalog)?;
+    let index = matching::load_index(catalog, dir)?;
     let listed = ListedIndex::new(catalog)?;
     let mut summary = CheckSummary::default();
     let completed = analyze_all(files, &opts.limits, progress, stop, &mut |r| {

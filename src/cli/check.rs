@@ -66,11 +66,14 @@ fn catalog_from_manifest(path: &std::path::Path) -> anyhow::Result<Catalog> {
 
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
     let archive;
-    let catalog = match &args.manifest {
-        Some(m) => catalog_from_manifest(m)?,
+    // A manifest's catalog lives in memory; an archive's has its
+    // persistent hash index beside it.
+    let (catalog, dir) = match &args.manifest {
+        Some(m) => (catalog_from_manifest(m)?, None),
         None => {
             archive = ctx.open_archive()?;
-            archive.catalog
+            let dir = archive.dir().to_path_buf();
+            (archive.catalog, Some(dir))
         }
     };
     let inputs = walk::collect(&args.files, args.hidden);
@@ -88,13 +91,20 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
     // Paths that could not even be listed are failed files too, in the
     // same shape as any other failure.
     let mut outcomes = input_failures(&inputs.errors);
-    let mut summary =
-        pipeline::check_catalog(&catalog, &inputs.files, &opts, &bar, &ctx.stop, &mut |o| {
+    let mut summary = pipeline::check_catalog(
+        &catalog,
+        dir.as_deref(),
+        &inputs.files,
+        &opts,
+        &bar,
+        &ctx.stop,
+        &mut |o| {
             bar.suspend(|| print_outcome(o, ctx.json));
             if ctx.json {
                 outcomes.push(serde_json::to_value(o).unwrap_or_default());
             }
-        })?;
+        },
+    )?;
     summary.failed += inputs.errors.len() as u64;
     if ctx.json {
         print_json(&json!({

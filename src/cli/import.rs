@@ -83,6 +83,9 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         Archive::create(&dir).with_context(|| format!("opening archive {}", dir.display()))?;
     let outcome = manifest::import(&mut archive.catalog, input, &name)
         .with_context(|| format!("{}: nothing was imported", file.display()))?;
+    // The catalog holds the import already; the index catches up later
+    // by itself if this fails.
+    let _ = firstseen::matching::update_index(&archive);
     report(&outcome, ctx, None)?;
     Ok(EXIT_OK)
 }

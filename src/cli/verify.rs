@@ -1,7 +1,8 @@
 //! `firstseen verify`: prove the archive has not been altered.
 
 use firstseen::hash::Sha256;
-use firstseen::store::verify::{self, Problem};
+use firstseen::matching::{INDEX_FILE, Index};
+use firstseen::store::verify::{self, Problem, ProblemKind};
 use serde_json::json;
 
 use super::output::{clean, outln, print_json};
@@ -11,7 +12,8 @@ use super::{Context, EXIT_NOT_FOUND, EXIT_OK};
 /// compare the catalog with the store (missing, altered and stray
 /// objects), and walk the hash chain (each entry's hash and link, and
 /// that every sighting and import still says what was chained, so an
-/// edited, deleted or reordered sighting is caught). Each problem is
+/// edited, deleted or reordered sighting is caught), and compare the hash
+/// index with the catalog (rebuilding it when it differs). Each problem is
 /// printed on one line. Nothing is modified, unless `--repair`.
 ///
 /// An intact object that no item refers to is the leftover of a run
@@ -59,10 +61,27 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         }
         problems.push(p.clone());
     })?;
+    // The hash index is the matcher's, checked after the records.
+    let index = Index::verify(archive.dir(), &archive.catalog)?;
+    if let Some(detail) = &index.problem {
+        let p = Problem {
+            kind: ProblemKind::Index,
+            subject: INDEX_FILE.to_string(),
+            detail: detail.clone(),
+        };
+        if !ctx.json {
+            outln!("{}", clean(&p.to_string()));
+        }
+        problems.push(p);
+    }
     if ctx.json {
-        print_json(
-            &json!({ "ok": problems.is_empty(), "problems": problems, "summary": summary, "repaired": repaired }),
-        )?;
+        print_json(&json!({
+            "ok": problems.is_empty(),
+            "problems": problems,
+            "summary": summary,
+            "index": index,
+            "repaired": repaired
+        }))?;
     } else {
         let head = summary.head.map_or("(empty)".to_string(), |h| {
             format!("{} ({} entries)", h.hash, h.length)
@@ -79,12 +98,13 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
             );
         }
         outln!(
-            "{verdict}: {} object(s) re-hashed, {} item(s), {} sighting(s), {} chain entries; \
-             chain head {head}",
+            "{verdict}: {} object(s) re-hashed, {} item(s), {} sighting(s), {} chain entries, \
+             {} hash(es) indexed; chain head {head}",
             summary.objects,
             summary.items,
             summary.sightings,
-            summary.chain_entries
+            summary.chain_entries,
+            index.hashes
         );
     }
     Ok(if problems.is_empty() {

@@ -85,7 +85,17 @@ impl Hash256 {
         crate::hash::hex_encode(&self.0)
     }
 
-    fn words(&self) -> [u64; 4] {
+    /// The hash from four 64-bit words, as [`Hash256::words`] gives them.
+    pub fn from_words(words: &[u64; 4]) -> Hash256 {
+        let mut b = [0u8; 32];
+        for (chunk, w) in b.chunks_exact_mut(8).zip(words) {
+            chunk.copy_from_slice(&w.to_be_bytes());
+        }
+        Hash256(b)
+    }
+
+    /// The hash as four 64-bit words (big-endian bytes).
+    pub fn words(&self) -> [u64; 4] {
         let mut w = [0u64; 4];
         for (word, chunk) in w.iter_mut().zip(self.0.chunks_exact(8)) {
             let mut b = [0u8; 8];

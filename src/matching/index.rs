@@ -1,19 +1,35 @@
-//! The in-memory index matching searches: every PDQ hash of photos and
-//! video frames, with their pHash/dHash, and the stored local features of
+//! The index matching searches: every PDQ hash of photos and video
+//! frames, with their pHash/dHash, and the stored local features of
 //! archived pictures.
 //!
-//! Hashes are searched by a linear scan of popcounts and features by a
-//! linear vote over stored descriptors — the same radius queries an index
-//! structure (multi-index hashing) answers faster, behind this interface.
+//! Hashes are held in multi-index tables ([`super::hamming`]), which answer
+//! the matcher's radius queries exactly (the same results as a linear
+//! scan) without reading every hash. For an archive the tables persist in
+//! `index/hashes.idx` beside the catalog, as a snapshot of the catalog up
+//! to its last item: a command reads the snapshot and the few items
+//! archived since (scanned linearly), and `archive` and `import` fold
+//! those into a new snapshot once they number [`MERGE_AT`]. A snapshot
+//! whose catalog changed otherwise (the catalog's `hash_edits` counter,
+//! bumped by triggers on any update, deletion or out-of-order insert, by
+//! firstseen or by hand), that is missing, damaged or from another
+//! catalog, is rebuilt from the catalog; `verify` compares it whole.
+//!
+//! Local features are still voted on by a linear pass over stored
+//! descriptors.
 
 use std::collections::HashMap;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::hamming::MultiIndex;
 use super::{SIMILAR_DHASH, SIMILAR_PHASH, Thresholds};
+use crate::error::{Error, Result};
 use crate::hash::features::{self, Features};
-use crate::hash::{Dihedral, Hash64, Hash256};
-use crate::store::{IndexedHash, ItemId};
+use crate::hash::{Dihedral, Hash64, Hash256, Sha256};
+use crate::store::{Catalog, HashState, IndexedHash, ItemId};
+use crate::timings;
 
 /// A near match found in the index.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -32,15 +48,46 @@ pub struct Candidate {
     pub span: Option<(f64, f64)>,
 }
 
-/// The PDQ hashes matching scans, with a linear scan of popcounts (fast
-/// enough for hundreds of thousands of items; an index structure can
-/// replace it behind the same interface).
+/// Hashes archived since the snapshot that trigger a new one.
+pub const MERGE_AT: usize = 1024;
+
+/// File of the persistent snapshot, inside the archive directory.
+pub const INDEX_FILE: &str = "index/hashes.idx";
+
+/// The hashes matching searches and the stored features it votes on.
 #[derive(Debug, Clone, Default)]
 pub struct Index {
-    entries: Vec<IndexedHash>,
+    base: Snapshot,
+    /// Hashes archived after the snapshot, scanned linearly.
+    recent: Vec<IndexedHash>,
     features: Vec<FeatureEntry>,
     photo_features: HashMap<ItemId, usize>,
 }
+
+/// The catalog's hashes up to one item, in multi-index tables: what the
+/// index file holds. Entries are in catalog order (item, then frame
+/// start).
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Snapshot {
+    /// The catalog state the snapshot reflects.
+    edits: i64,
+    last_item: ItemId,
+    /// SHA-256 of that last item: a snapshot of another catalog is stale.
+    last_sha: Option<Sha256>,
+    pdq: MultiIndex<4>,
+    items: Vec<ItemId>,
+    quality: Vec<u8>,
+    /// Per entry: an index into `spans`, or [`NO_SPAN`] for a photo.
+    span_of: Vec<u32>,
+    spans: Vec<(f64, f64)>,
+    /// pHash of the entries that have both pHash and dHash.
+    similar: MultiIndex<1>,
+    similar_entry: Vec<u32>,
+    dhash: Vec<u64>,
+}
+
+const NO_SPAN: u32 = u32::MAX;
+const MAGIC: &[u8; 16] = b"firstseen-idx\0v1";
 
 /// The stored local features of one archived picture or video frame.
 #[derive(Debug, Clone)]
@@ -59,13 +106,298 @@ pub const VOTE_DISTANCE: u32 = 40;
 /// Votes that nominate an item for verification.
 pub const MIN_VOTES: usize = 6;
 
+impl Snapshot {
+    fn build(state: HashState, last_sha: Option<Sha256>, rows: &[IndexedHash]) -> Snapshot {
+        let mut spans = Vec::new();
+        let span_of = rows
+            .iter()
+            .map(|r| match r.span {
+                Some(s) => {
+                    spans.push(s);
+                    (spans.len() - 1) as u32
+                }
+                None => NO_SPAN,
+            })
+            .collect();
+        let mut similar_entry = Vec::new();
+        let mut phash = Vec::new();
+        let mut dhash = Vec::new();
+        for (k, r) in rows.iter().enumerate() {
+            if let (Some(p), Some(d)) = (r.phash, r.dhash) {
+                similar_entry.push(k as u32);
+                phash.push([p.0]);
+                dhash.push(d.0);
+            }
+        }
+        Snapshot {
+            edits: state.edits,
+            last_item: state.last_item,
+            last_sha,
+            pdq: MultiIndex::build(rows.iter().map(|r| r.hash.words()).collect()),
+            items: rows.iter().map(|r| r.item).collect(),
+            quality: rows.iter().map(|r| r.quality).collect(),
+            span_of,
+            spans,
+            similar: MultiIndex::build(phash),
+            similar_entry,
+            dhash,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Entry `k` as a catalog row.
+    fn row(&self, k: usize) -> IndexedHash {
+        IndexedHash {
+            item: self.items[k],
+            hash: Hash256::from_words(self.pdq.hash(k as u32)),
+            quality: self.quality[k],
+            phash: None,
+            dhash: None,
+            span: self.span(k),
+        }
+    }
+
+    fn span(&self, k: usize) -> Option<(f64, f64)> {
+        let s = self.span_of[k];
+        (s != NO_SPAN).then(|| self.spans[s as usize])
+    }
+
+    /// Every entry as catalog rows, pHash and dHash included.
+    fn rows(&self) -> Vec<IndexedHash> {
+        let mut rows: Vec<IndexedHash> = (0..self.len()).map(|k| self.row(k)).collect();
+        for (j, &k) in self.similar_entry.iter().enumerate() {
+            rows[k as usize].phash = Some(Hash64(self.similar.hash(j as u32)[0]));
+            rows[k as usize].dhash = Some(Hash64(self.dhash[j]));
+        }
+        rows
+    }
+
+    fn write(&self, out: &mut impl Write) -> std::io::Result<()> {
+        out.write_all(MAGIC)?;
+        out.write_all(&self.edits.to_le_bytes())?;
+        out.write_all(&self.last_item.0.to_le_bytes())?;
+        out.write_all(&self.last_sha.map_or([0; 32], |s| s.0))?;
+        out.write_all(&(self.len() as u64).to_le_bytes())?;
+        for i in &self.items {
+            out.write_all(&i.0.to_le_bytes())?;
+        }
+        out.write_all(&self.quality)?;
+        for s in &self.span_of {
+            out.write_all(&s.to_le_bytes())?;
+        }
+        out.write_all(&(self.spans.len() as u64).to_le_bytes())?;
+        for (a, b) in &self.spans {
+            out.write_all(&a.to_le_bytes())?;
+            out.write_all(&b.to_le_bytes())?;
+        }
+        self.pdq.write(out)?;
+        out.write_all(&(self.similar_entry.len() as u64).to_le_bytes())?;
+        for (e, d) in self.similar_entry.iter().zip(&self.dhash) {
+            out.write_all(&e.to_le_bytes())?;
+            out.write_all(&d.to_le_bytes())?;
+        }
+        self.similar.write(out)
+    }
+
+    fn read(input: &mut impl Read) -> std::io::Result<Snapshot> {
+        let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not a firstseen index");
+        let mut magic = [0u8; 16];
+        input.read_exact(&mut magic)?;
+        if &magic != MAGIC {
+            return Err(bad());
+        }
+        let edits = i64::from_le_bytes(take(input)?);
+        let last_item = ItemId(i64::from_le_bytes(take(input)?));
+        let sha: [u8; 32] = take(input)?;
+        let last_sha = (sha != [0; 32]).then_some(Sha256(sha));
+        let n = count(input, 1 << 32)?;
+        let mut items = Vec::with_capacity(n);
+        for _ in 0..n {
+            items.push(ItemId(i64::from_le_bytes(take(input)?)));
+        }
+        let mut quality = vec![0u8; n];
+        input.read_exact(&mut quality)?;
+        let mut span_of = Vec::with_capacity(n);
+        for _ in 0..n {
+            span_of.push(u32::from_le_bytes(take(input)?));
+        }
+        let k = count(input, n)?;
+        let mut spans = Vec::with_capacity(k);
+        for _ in 0..k {
+            spans.push((
+                f64::from_le_bytes(take(input)?),
+                f64::from_le_bytes(take(input)?),
+            ));
+        }
+        if span_of.iter().any(|&s| s != NO_SPAN && s as usize >= k) {
+            return Err(bad());
+        }
+        let pdq = MultiIndex::read(input)?;
+        let m = count(input, n)?;
+        let mut similar_entry = Vec::with_capacity(m);
+        let mut dhash = Vec::with_capacity(m);
+        for _ in 0..m {
+            similar_entry.push(u32::from_le_bytes(take(input)?));
+            dhash.push(u64::from_le_bytes(take(input)?));
+        }
+        let similar = MultiIndex::read(input)?;
+        let mut rest = [0u8; 1];
+        if pdq.len() != n
+            || similar.len() != m
+            || similar_entry.iter().any(|&e| e as usize >= n)
+            || input.read(&mut rest)? != 0
+        {
+            return Err(bad());
+        }
+        Ok(Snapshot {
+            edits,
+            last_item,
+            last_sha,
+            pdq,
+            items,
+            quality,
+            span_of,
+            spans,
+            similar,
+            similar_entry,
+            dhash,
+        })
+    }
+}
+
+fn take<const N: usize>(input: &mut impl Read) -> std::io::Result<[u8; N]> {
+    let mut b = [0u8; N];
+    input.read_exact(&mut b)?;
+    Ok(b)
+}
+
+fn count(input: &mut impl Read, max: usize) -> std::io::Result<usize> {
+    usize::try_from(u64::from_le_bytes(take(input)?))
+        .ok()
+        .filter(|&n| n <= max)
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "count out of range"))
+}
+
+/// How an index was opened, for `verify` and `--timings`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IndexOpen {
+    /// The snapshot was current (plus the items archived since).
+    Current,
+    /// There was no snapshot: built from the catalog.
+    Missing,
+    /// The snapshot was damaged, or from another state of the catalog:
+    /// rebuilt from the catalog.
+    Stale,
+    /// Built in memory (a manifest's catalog has no archive directory).
+    InMemory,
+}
+
 impl Index {
-    /// Builds an index from catalog rows.
+    /// Builds an index over catalog rows, in memory.
     pub fn new(entries: Vec<IndexedHash>) -> Index {
         Index {
-            entries,
+            base: Snapshot::build(
+                HashState {
+                    edits: 0,
+                    last_item: ItemId(0),
+                },
+                None,
+                &entries,
+            ),
             ..Index::default()
         }
+    }
+
+    /// Opens the persistent hash index of the archive at `dir`: its
+    /// snapshot and the hashes archived since, or — when the snapshot is
+    /// missing, damaged or stale — a new one built from the catalog and
+    /// saved (when the directory can be written; a read-only archive
+    /// keeps it in memory). Features are not loaded.
+    ///
+    /// # Errors
+    /// Catalog errors.
+    pub fn open(dir: &Path, catalog: &Catalog) -> Result<(Index, IndexOpen)> {
+        let path = dir.join(INDEX_FILE);
+        let read = {
+            let _t = timings::stage("index read");
+            read_snapshot(&path)
+        };
+        let how = match read {
+            Ok(Some(base)) => {
+                let (state, recent) = catalog.hashes_after(base.last_item)?;
+                if is_current(&base, state, catalog)? {
+                    return Ok((
+                        Index {
+                            base,
+                            recent,
+                            ..Index::default()
+                        },
+                        IndexOpen::Current,
+                    ));
+                }
+                IndexOpen::Stale
+            }
+            Ok(None) => IndexOpen::Missing,
+            Err(_) => IndexOpen::Stale,
+        };
+        let _t = timings::stage("index build");
+        let base = snapshot_of(catalog)?;
+        let _ = write_snapshot(dir, &base);
+        Ok((
+            Index {
+                base,
+                ..Index::default()
+            },
+            how,
+        ))
+    }
+
+    /// Writes a new snapshot when the catalog has [`MERGE_AT`] or more
+    /// hashes beyond the one on disk, or the one on disk is stale, so
+    /// later commands read few rows. What is written is read from the
+    /// catalog in one transaction (other writers' items included), not
+    /// taken from this index.
+    ///
+    /// # Errors
+    /// Catalog errors, and I/O errors writing the file.
+    pub fn save(&self, dir: &Path, catalog: &Catalog) -> Result<()> {
+        let (state, tail) = catalog.hashes_after(self.base.last_item)?;
+        let current = is_current(&self.base, state, catalog)?;
+        if current && tail.len() < MERGE_AT {
+            return Ok(());
+        }
+        let _t = timings::stage("index save");
+        let base = if current {
+            let mut rows = self.base.rows();
+            rows.extend(tail);
+            let last_sha = sha_of(catalog, state.last_item)?;
+            Snapshot::build(state, last_sha, &rows)
+        } else {
+            snapshot_of(catalog)?
+        };
+        write_snapshot(dir, &base)
+    }
+
+    /// Every hash as catalog rows (snapshot, then recent), for `verify`.
+    pub fn rows(&self) -> Vec<IndexedHash> {
+        let mut rows = self.base.rows();
+        rows.extend(self.recent.iter().copied());
+        rows
+    }
+
+    /// Bytes of memory the hash tables hold.
+    pub fn memory_bytes(&self) -> usize {
+        let b = &self.base;
+        b.pdq.memory_bytes()
+            + b.similar.memory_bytes()
+            + b.len() * (8 + 1 + 4)
+            + b.spans.len() * 16
+            + b.similar_entry.len() * 12
+            + self.recent.len() * std::mem::size_of::<IndexedHash>()
     }
 
     /// Adds the stored local features of archived pictures.
@@ -110,12 +442,20 @@ impl Index {
     }
 
     /// The hash entry of an item (and, for a frame, its span).
-    pub fn entry(&self, item: ItemId, span: Option<(f64, f64)>) -> Option<&IndexedHash> {
-        self.entries
-            .iter()
-            .find(|e| e.item == item && e.span == span)
+    pub fn entry(&self, item: ItemId, span: Option<(f64, f64)>) -> Option<IndexedHash> {
+        let b = &self.base;
+        let first = b.items.partition_point(|&i| i < item);
+        (first..b.len())
+            .take_while(|&k| b.items[k] == item)
+            .find(|&k| b.span(k) == span)
+            .map(|k| b.row(k))
+            .or_else(|| {
+                self.recent
+                    .iter()
+                    .find(|e| e.item == item && e.span == span)
+                    .copied()
+            })
     }
-
     /// The stored features of a picture, when it has any.
     pub fn features_of(&self, item: ItemId) -> Option<&Features> {
         self.photo_features
@@ -167,18 +507,169 @@ impl Index {
 
     /// Adds one hash (an item archived during this run).
     pub fn push(&mut self, entry: IndexedHash) {
-        self.entries.push(entry);
+        self.recent.push(entry);
     }
 
     /// Number of hashes.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.base.len() + self.recent.len()
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
+}
+
+/// What `verify` found of the persistent hash index.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexCheck {
+    /// Hashes in the catalog (photos and video frames).
+    pub hashes: usize,
+    /// What was wrong with the index file, when it disagreed with the
+    /// catalog in a way its staleness check cannot see (a damaged file,
+    /// or a catalog changed with its triggers removed). It has been
+    /// rebuilt from the catalog.
+    pub problem: Option<String>,
+}
+
+impl Index {
+    /// Compares the archive's index file, entry by entry, with the
+    /// catalog, and rebuilds it from the catalog when it is missing,
+    /// stale or wrong (the index is derived data: nothing recorded
+    /// changes).
+    ///
+    /// # Errors
+    /// Catalog errors (a failure to write the rebuilt file is part of
+    /// the problem reported).
+    pub fn verify(dir: &Path, catalog: &Catalog) -> Result<IndexCheck> {
+        let (state, rows) = catalog.hashes_after(ItemId(0))?;
+        let problem = match read_snapshot(&dir.join(INDEX_FILE)) {
+            Ok(None) => None,
+            Err(e) => Some(format!("{INDEX_FILE} cannot be read ({e})")),
+            Ok(Some(base)) if !is_current(&base, state, catalog)? => None,
+            Ok(Some(base)) => {
+                let mut held = base.rows();
+                held.extend(rows.iter().filter(|r| r.item > base.last_item).copied());
+                first_difference(&held, &rows)
+            }
+        };
+        let fresh = Snapshot::build(state, sha_of(catalog, state.last_item)?, &rows);
+        let problem = match (problem, write_snapshot(dir, &fresh)) {
+            (Some(p), Ok(())) => Some(format!("{p}; rebuilt from the catalog")),
+            (Some(p), Err(e)) => Some(format!("{p}; rebuilding it failed: {e}")),
+            (None, _) => None,
+        };
+        Ok(IndexCheck {
+            hashes: rows.len(),
+            problem,
+        })
+    }
+}
+
+/// Where an index's entries first differ from the catalog's, in words.
+fn first_difference(held: &[IndexedHash], catalog: &[IndexedHash]) -> Option<String> {
+    let describe = |r: &IndexedHash| match r.span {
+        Some((a, _)) => format!("item #{} (frame at {a:.1} s)", r.item.0),
+        None => format!("item #{}", r.item.0),
+    };
+    match held.iter().zip(catalog).position(|(a, b)| a != b) {
+        Some(k) => Some(format!(
+            "entry {k} differs from the catalog: the index holds {} with PDQ {}, the catalog {} with PDQ {}",
+            describe(&held[k]),
+            held[k].hash,
+            describe(&catalog[k]),
+            catalog[k].hash
+        )),
+        None if held.len() != catalog.len() => Some(format!(
+            "the index holds {} hashes, the catalog {}",
+            held.len(),
+            catalog.len()
+        )),
+        None => None,
+    }
+}
+
+/// The index file at `path`: `None` when there is none, an error when it
+/// cannot be read or is damaged.
+fn read_snapshot(path: &Path) -> std::io::Result<Option<Snapshot>> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Snapshot::read(&mut BufReader::with_capacity(1 << 20, file)).map(Some)
+}
+
+/// Writes a snapshot beside the catalog: a temporary file in the
+/// archive's `tmp/` (cleaned like the object store's), fsynced, renamed
+/// over the old one.
+fn write_snapshot(dir: &Path, snapshot: &Snapshot) -> Result<()> {
+    let path = dir.join(INDEX_FILE);
+    let parent = path.parent().unwrap_or(dir);
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let tmp: PathBuf = dir.join("tmp").join(format!(
+        "index.{}.{}",
+        std::process::id(),
+        SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let written = (|| -> std::io::Result<()> {
+        std::fs::create_dir_all(dir.join("tmp"))?;
+        let file = std::fs::File::create(&tmp)?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        snapshot.write(&mut out)?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &path)
+    })();
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(&path, e)
+    })
+}
+
+/// A snapshot of the whole catalog.
+fn snapshot_of(catalog: &Catalog) -> Result<Snapshot> {
+    let (state, rows) = catalog.hashes_after(ItemId(0))?;
+    let last_sha = sha_of(catalog, state.last_item)?;
+    Ok(Snapshot::build(state, last_sha, &rows))
+}
+
+fn sha_of(catalog: &Catalog, item: ItemId) -> Result<Option<Sha256>> {
+    if item.0 == 0 {
+        return Ok(None);
+    }
+    match catalog.item(item) {
+        Ok(i) => Ok(Some(i.sha256)),
+        Err(Error::UnknownItem(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether `base` is a snapshot of this catalog, changed since only by
+/// appended items.
+fn is_current(base: &Snapshot, state: HashState, catalog: &Catalog) -> Result<bool> {
+    Ok(base.edits == state.edits
+        && base.last_item <= state.last_item
+        && sha_of(catalog, base.last_item)? == base.last_sha)
+}
+
+/// Keeps, per entry, the transform with the smallest distance (the
+/// earlier transform in [`Dihedral::ALL`] on ties).
+fn keep_best<K: Ord>(
+    best: &mut std::collections::BTreeMap<K, (u32, Dihedral)>,
+    k: K,
+    d: u32,
+    t: Dihedral,
+) {
+    best.entry(k)
+        .and_modify(|b| {
+            if d < b.0 || (d == b.0 && (t as usize) < (b.1 as usize)) {
+                *b = (d, t);
+            }
+        })
+        .or_insert((d, t));
 }
 
 /// Finds every indexed item within `thresholds.max_distance` of the query
@@ -192,27 +683,40 @@ pub fn find_matches(
     index: &Index,
     thresholds: &Thresholds,
 ) -> Vec<Candidate> {
-    let mut out = Vec::new();
-    for entry in &index.entries {
-        let mut best: Option<(u32, Dihedral)> = None;
-        for t in Dihedral::ALL {
-            let d = dihedrals[t as usize].distance(&entry.hash);
-            if d <= thresholds.max_distance && best.is_none_or(|(bd, _)| d < bd) {
-                best = Some((d, t));
+    use std::collections::BTreeMap;
+    let radius = thresholds.max_distance;
+    let mut base: BTreeMap<u32, (u32, Dihedral)> = BTreeMap::new();
+    let mut recent: BTreeMap<usize, (u32, Dihedral)> = BTreeMap::new();
+    for t in Dihedral::ALL {
+        let q = dihedrals[t as usize].words();
+        index
+            .base
+            .pdq
+            .within(&q, radius, &mut |id, d| keep_best(&mut base, id, d, t));
+        for (k, e) in index.recent.iter().enumerate() {
+            let d = dihedrals[t as usize].distance(&e.hash);
+            if d <= radius {
+                keep_best(&mut recent, k, d, t);
             }
         }
-        if let Some((distance, t)) = best {
-            out.push(Candidate {
-                item: entry.item,
-                distance,
-                // t(query) ≈ archived, so query ≈ t⁻¹(archived).
-                relation: t.inverse(),
-                low_quality: quality < thresholds.min_quality
-                    || entry.quality < thresholds.min_quality,
-                span: entry.span,
-            });
-        }
     }
+    let candidate = |e: IndexedHash, (distance, t): (u32, Dihedral)| Candidate {
+        item: e.item,
+        distance,
+        // t(query) ≈ archived, so query ≈ t⁻¹(archived).
+        relation: t.inverse(),
+        low_quality: quality < thresholds.min_quality || e.quality < thresholds.min_quality,
+        span: e.span,
+    };
+    let mut out: Vec<Candidate> = base
+        .into_iter()
+        .map(|(id, b)| candidate(index.base.row(id as usize), b))
+        .chain(
+            recent
+                .into_iter()
+                .map(|(k, b)| candidate(index.recent[k], b)),
+        )
+        .collect();
     out.sort_by(|a, b| {
         (a.distance, a.item)
             .cmp(&(b.distance, b.item))
@@ -250,35 +754,57 @@ pub fn find_similar(
     index: &Index,
     exclude: &[ItemId],
 ) -> Vec<Similar> {
-    let mut out = Vec::new();
-    for entry in &index.entries {
-        let (Some(p), Some(d)) = (entry.phash, entry.dhash) else {
-            continue;
-        };
-        if exclude.contains(&entry.item) {
-            continue;
+    // Per entry (snapshot entries, then recent ones after them): the
+    // qualifying orientation with the smallest combined distance, the
+    // earlier one in `Dihedral::ALL` on ties.
+    let mut best: std::collections::BTreeMap<usize, (u32, u32, Dihedral)> =
+        std::collections::BTreeMap::new();
+    let mut offer = |k: usize, pd: u32, dd: u32, t: Dihedral| {
+        if dd > SIMILAR_DHASH {
+            return;
         }
-        let best = Dihedral::ALL
-            .into_iter()
-            .map(|t| {
-                (
-                    phashes[t as usize].distance(&p),
-                    dhashes[t as usize].distance(&d),
-                    t,
-                )
+        best.entry(k)
+            .and_modify(|b| {
+                if pd + dd < b.0 + b.1 || (pd + dd == b.0 + b.1 && (t as usize) < (b.2 as usize)) {
+                    *b = (pd, dd, t);
+                }
             })
-            .filter(|&(pd, dd, _)| pd <= SIMILAR_PHASH && dd <= SIMILAR_DHASH)
-            .min_by_key(|&(pd, dd, _)| pd + dd);
-        if let Some((phash_distance, dhash_distance, t)) = best {
-            out.push(Similar {
-                item: entry.item,
+            .or_insert((pd, dd, t));
+    };
+    let b = &index.base;
+    let n = b.len();
+    for t in Dihedral::ALL {
+        let (p, d) = (phashes[t as usize], dhashes[t as usize]);
+        b.similar.within(&[p.0], SIMILAR_PHASH, &mut |j, pd| {
+            let dd = d.distance(&Hash64(b.dhash[j as usize]));
+            offer(b.similar_entry[j as usize] as usize, pd, dd, t);
+        });
+        for (k, e) in index.recent.iter().enumerate() {
+            if let (Some(ep), Some(ed)) = (e.phash, e.dhash) {
+                let pd = p.distance(&ep);
+                if pd <= SIMILAR_PHASH {
+                    offer(n + k, pd, d.distance(&ed), t);
+                }
+            }
+        }
+    }
+    let mut out: Vec<Similar> = best
+        .into_iter()
+        .filter_map(|(k, (phash_distance, dhash_distance, t))| {
+            let (item, span) = if k < n {
+                (b.items[k], b.span(k))
+            } else {
+                (index.recent[k - n].item, index.recent[k - n].span)
+            };
+            (!exclude.contains(&item)).then_some(Similar {
+                item,
                 phash_distance,
                 dhash_distance,
                 relation: t.inverse(),
-                span: entry.span,
-            });
-        }
-    }
+                span,
+            })
+        })
+        .collect();
     out.sort_by_key(|s| (s.phash_distance + s.dhash_distance, s.item));
     out
 }
@@ -286,6 +812,166 @@ pub fn find_similar(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hash::Pdq;
+    use crate::store::{Archive, NewItem, NewSighting, Record};
+
+    fn pseudo_random(seed: u64) -> impl FnMut() -> u64 {
+        let mut x = seed | 1;
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }
+    }
+
+    /// Records `n` photos with random hashes; returns their PDQ hashes.
+    fn record_photos(archive: &mut Archive, n: usize, seed: u64) -> Vec<Hash256> {
+        let mut next = pseudo_random(seed);
+        (0..n)
+            .map(|_| {
+                let hash = Hash256::from_words(&[next(), next(), next(), next()]);
+                let mut sha = [0u8; 32];
+                sha[..8].copy_from_slice(&next().to_le_bytes());
+                let item = NewItem {
+                    sha256: Sha256(sha),
+                    media_type: "image".into(),
+                    format: "png".into(),
+                    width: 10,
+                    height: 10,
+                    byte_size: 1,
+                    pdq: Some(Pdq { hash, quality: 90 }),
+                    phash: Some(Hash64(next())),
+                    dhash: Some(Hash64(next())),
+                    stored: false,
+                    features: None,
+                    warnings: None,
+                };
+                archive
+                    .record(&Record {
+                        item,
+                        bytes: None,
+                        sighting: NewSighting::default(),
+                        links: Vec::new(),
+                        video: None,
+                    })
+                    .expect("record");
+                hash
+            })
+            .collect()
+    }
+
+    fn found(index: &Index, h: Hash256) -> Vec<(ItemId, u32)> {
+        find_matches(&[h; 8], 100, index, &Thresholds::default())
+            .iter()
+            .map(|c| (c.item, c.distance))
+            .collect()
+    }
+
+    #[test]
+    fn the_persistent_index_follows_the_catalog() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut archive = Archive::create(dir.path()).expect("archive");
+        let (index, how) = Index::open(dir.path(), &archive.catalog).expect("open");
+        assert_eq!((how, index.len()), (IndexOpen::Missing, 0));
+        assert!(dir.path().join(INDEX_FILE).is_file());
+
+        // Appended items are read as recent rows, the snapshot kept.
+        let first = record_photos(&mut archive, 300, 1);
+        let (index, how) = Index::open(dir.path(), &archive.catalog).expect("open");
+        assert_eq!(
+            (how, index.base.len(), index.recent.len()),
+            (IndexOpen::Current, 0, 300)
+        );
+        assert_eq!(index.rows(), archive.catalog.pdq_hashes().expect("rows"));
+        assert_eq!(found(&index, first[7]), vec![(ItemId(8), 0)]);
+        // Below MERGE_AT nothing is written; at it, a snapshot of all.
+        index.save(dir.path(), &archive.catalog).expect("save");
+        assert_eq!(
+            Index::open(dir.path(), &archive.catalog)
+                .expect("open")
+                .0
+                .recent
+                .len(),
+            300
+        );
+        record_photos(&mut archive, MERGE_AT, 2);
+        index.save(dir.path(), &archive.catalog).expect("save");
+        let (index, how) = Index::open(dir.path(), &archive.catalog).expect("open");
+        assert_eq!(
+            (how, index.base.len(), index.recent.len()),
+            (IndexOpen::Current, 300 + MERGE_AT, 0)
+        );
+        assert_eq!(index.rows(), archive.catalog.pdq_hashes().expect("rows"));
+        assert_eq!(found(&index, first[7]), vec![(ItemId(8), 0)]);
+
+        // A hash changed by hand (triggers count it): rebuilt.
+        let moved = Hash256::from_words(&[1, 2, 3, 4]);
+        archive
+            .catalog
+            .conn()
+            .execute("UPDATE item SET pdq = ?1 WHERE id = 8", [moved.to_hex()])
+            .expect("edit");
+        let (index, how) = Index::open(dir.path(), &archive.catalog).expect("open");
+        assert_eq!(how, IndexOpen::Stale);
+        assert_eq!(found(&index, moved), vec![(ItemId(8), 0)]);
+        assert!(found(&index, first[7]).is_empty());
+        assert_eq!(
+            Index::open(dir.path(), &archive.catalog).expect("open").1,
+            IndexOpen::Current
+        );
+
+        // A damaged file: rebuilt, same rows.
+        let path = dir.path().join(INDEX_FILE);
+        let bytes = std::fs::read(&path).expect("read");
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).expect("truncate");
+        let (index, how) = Index::open(dir.path(), &archive.catalog).expect("open");
+        assert_eq!(how, IndexOpen::Stale);
+        assert_eq!(index.rows(), archive.catalog.pdq_hashes().expect("rows"));
+
+        // Another catalog's snapshot (same counter, same last id): stale.
+        let other = tempfile::tempdir().expect("temp dir");
+        let mut b = Archive::create(other.path()).expect("archive");
+        record_photos(&mut b, 300 + MERGE_AT, 3);
+        Index::open(other.path(), &b.catalog).expect("open");
+        std::fs::copy(other.path().join(INDEX_FILE), &path).expect("copy");
+        assert_eq!(
+            Index::open(dir.path(), &archive.catalog).expect("open").1,
+            IndexOpen::Stale
+        );
+
+        // Edited with the triggers gone: not seen by opening, but by
+        // verify, which rebuilds it.
+        archive
+            .catalog
+            .conn()
+            .execute_batch(&format!(
+                "DROP TRIGGER item_hashes_updated; UPDATE item SET pdq = '{}' WHERE id = 9;",
+                Hash256::from_words(&[!0, !0, 0, 0xdead]).to_hex()
+            ))
+            .expect("edit");
+        assert_eq!(
+            Index::open(dir.path(), &archive.catalog).expect("open").1,
+            IndexOpen::Current
+        );
+        let check = Index::verify(dir.path(), &archive.catalog).expect("verify");
+        let problem = check.problem.expect("a difference");
+        assert!(
+            problem.contains("entry 8 differs") && problem.contains("rebuilt"),
+            "{problem}"
+        );
+        assert!(
+            Index::verify(dir.path(), &archive.catalog)
+                .expect("verify")
+                .problem
+                .is_none()
+        );
+        let (index, _) = Index::open(dir.path(), &archive.catalog).expect("open");
+        assert_eq!(
+            found(&index, Hash256::from_words(&[!0, !0, 0, 0xdead])),
+            vec![(ItemId(9), 0)]
+        );
+    }
 
     fn hash_with_bits(bits: &[usize]) -> Hash256 {
         let mut b = [0u8; 32];

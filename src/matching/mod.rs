@@ -19,10 +19,13 @@
 //! Hamming distance of 31 or less (of 256 bits), and a hash whose quality
 //! is below 50 (flat or featureless pictures) is not trusted on its own.
 
+pub mod hamming;
 pub mod verify;
 
 mod index;
 pub mod listed;
+
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -35,7 +38,10 @@ use crate::store::{Archive, Catalog, Item, ItemId};
 use crate::timings;
 use verify::{Alignment, Edit, VerifyParams, describe_edits};
 
-pub use index::{Candidate, Index, MIN_VOTES, Similar, VOTE_DISTANCE, find_matches, find_similar};
+pub use index::{
+    Candidate, INDEX_FILE, Index, IndexCheck, IndexOpen, MERGE_AT, MIN_VOTES, Similar,
+    VOTE_DISTANCE, find_matches, find_similar,
+};
 
 /// PDQ match threshold from the PDQ paper and reference implementation.
 pub const DEFAULT_MAX_DISTANCE: u32 = 31;
@@ -217,15 +223,36 @@ pub struct Overlap {
 }
 
 /// The matcher's index over everything a catalog holds: PDQ hashes of
-/// photos and frames, and their stored local features.
+/// photos and frames, and their stored local features. For an archive
+/// (`dir`), the hashes come from its persistent index
+/// ([`Index::open`]); a catalog without a directory (one built from a
+/// manifest) is indexed in memory.
 ///
 /// # Errors
 /// Catalog errors.
-pub fn load_index(catalog: &Catalog) -> Result<Index> {
-    let _t = timings::stage("index load");
-    Ok(Index::new(catalog.pdq_hashes()?)
+pub fn load_index(catalog: &Catalog, dir: Option<&Path>) -> Result<Index> {
+    let index = match dir {
+        Some(dir) => Index::open(dir, catalog)?.0,
+        None => {
+            let _t = timings::stage("index build");
+            Index::new(catalog.pdq_hashes()?)
+        }
+    };
+    let _t = timings::stage("features load");
+    Ok(index
         .with_features(catalog.item_features()?)
         .with_frame_features(catalog.frame_features()?))
+}
+
+/// Brings the archive's persistent hash index up to date after items
+/// were added outside `archive` (an import): see [`Index::save`].
+///
+/// # Errors
+/// Catalog errors, and I/O errors writing the index file.
+pub fn update_index(archive: &Archive) -> Result<()> {
+    Index::open(archive.dir(), &archive.catalog)?
+        .0
+        .save(archive.dir(), &archive.catalog)
 }
 
 /// Every archived item an analysed file matches, best first: the exact

@@ -531,7 +531,7 @@ struct Member {
 pub fn build(archive: &Archive, subject: Subject<'_>, opts: &ReportOptions) -> Result<Report> {
     let catalog = &archive.catalog;
     let mut notes = Vec::new();
-    let index = matching::load_index(catalog)?;
+    let index = matching::load_index(catalog, Some(archive.dir()))?;
 
     // The target: its analysis when its bytes are at hand, its archived
     // item when there is one, and what it matches.

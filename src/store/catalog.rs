@@ -16,7 +16,7 @@ use crate::hash::{Dihedral, Hash64, Hash256, Pdq, Sha256};
 use crate::store::migrations;
 
 /// Row id of an item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct ItemId(pub i64);
 
@@ -194,7 +194,7 @@ pub struct VariantLink {
 }
 
 /// One item's hashes as the matching index holds them.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct IndexedHash {
     /// The item.
     pub item: ItemId,
@@ -208,6 +208,16 @@ pub struct IndexedHash {
     pub dhash: Option<Hash64>,
     /// For a frame of a video: the time span (seconds) it stands for.
     pub span: Option<(f64, f64)>,
+}
+
+/// What the hash index needs to know of the catalog to tell whether a
+/// snapshot of it is current: see [`Catalog::hashes_after`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashState {
+    /// Changes other than appended items (see the `hash_edits` table).
+    pub edits: i64,
+    /// The last item's id (0 when empty).
+    pub last_item: ItemId,
 }
 
 /// Counts for status lines.
@@ -479,15 +489,33 @@ impl Catalog {
     /// # Errors
     /// SQLite errors or a malformed stored hash.
     pub fn pdq_hashes(&self) -> Result<Vec<IndexedHash>> {
+        Ok(self.hashes_after(ItemId(0))?.1)
+    }
+
+    /// The catalog's [`HashState`] and the PDQ hashes (as
+    /// [`Catalog::pdq_hashes`]) of items after `after`, read in one
+    /// transaction, so the rows are exactly those the state describes.
+    ///
+    /// # Errors
+    /// SQLite errors; [`Error::Invalid`] for a malformed stored hash.
+    pub fn hashes_after(&self, after: ItemId) -> Result<(HashState, Vec<IndexedHash>)> {
+        let tx = self.conn.unchecked_transaction()?;
+        let state = HashState {
+            edits: tx.query_row("SELECT count FROM hash_edits", [], |r| r.get(0))?,
+            last_item: ItemId(
+                tx.query_row("SELECT coalesce(max(id), 0) FROM item", [], |r| r.get(0))?,
+            ),
+        };
         // Photos by their own hash, videos by their kept frames' hashes.
-        let mut stmt = self.conn.prepare(
+        let mut stmt = tx.prepare(
             "SELECT id, pdq, pdq_quality, phash, dhash, NULL, NULL FROM item
-               WHERE pdq IS NOT NULL
+               WHERE pdq IS NOT NULL AND id > ?1
              UNION ALL
              SELECT item_id, pdq, pdq_quality, phash, dhash, start_secs, end_secs FROM frame
+               WHERE item_id > ?1
              ORDER BY 1, 6",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map([after.0], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
@@ -510,7 +538,9 @@ impl Catalog {
                 span: start.zip(end),
             });
         }
-        Ok(out)
+        drop(stmt);
+        tx.finish()?;
+        Ok((state, out))
     }
 
     /// Every stored set of local features, by item. A malformed blob is

@@ -135,6 +135,31 @@ const MIGRATIONS: &[&str] = &[
     );",
     // Problems found when an item was archived (a truncated JPEG).
     "ALTER TABLE item ADD COLUMN warnings TEXT;",
+    // The hash index (`matching::index`) is a file beside the catalog that
+    // follows appended items by itself (rows after the last item it
+    // holds); any other change to the hashes it holds — an update, a
+    // deletion, a row inserted behind the last item, by firstseen or by
+    // hand — bumps this counter, so the file is known stale and rebuilt.
+    "CREATE TABLE hash_edits (
+        id    INTEGER PRIMARY KEY CHECK (id = 1),
+        count INTEGER NOT NULL
+    );
+    INSERT INTO hash_edits VALUES (1, 0);
+    CREATE TRIGGER item_hashes_updated AFTER UPDATE OF id, pdq, pdq_quality, phash, dhash ON item
+      BEGIN UPDATE hash_edits SET count = count + 1; END;
+    CREATE TRIGGER item_deleted AFTER DELETE ON item
+      BEGIN UPDATE hash_edits SET count = count + 1; END;
+    CREATE TRIGGER item_inserted_behind AFTER INSERT ON item
+      WHEN NEW.id < (SELECT max(id) FROM item)
+      BEGIN UPDATE hash_edits SET count = count + 1; END;
+    CREATE TRIGGER frame_hashes_updated
+      AFTER UPDATE OF item_id, start_secs, end_secs, pdq, pdq_quality, phash, dhash ON frame
+      BEGIN UPDATE hash_edits SET count = count + 1; END;
+    CREATE TRIGGER frame_deleted AFTER DELETE ON frame
+      BEGIN UPDATE hash_edits SET count = count + 1; END;
+    CREATE TRIGGER frame_inserted_behind AFTER INSERT ON frame
+      WHEN NEW.item_id < (SELECT max(id) FROM item)
+      BEGIN UPDATE hash_edits SET count = count + 1; END;",
 ];
 
 /// Work a migration needs beyond its SQL, run in the same transaction

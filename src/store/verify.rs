@@ -49,6 +49,9 @@ pub enum ProblemKind {
     UnknownHead,
     /// SQLite's own integrity or foreign-key checks failed.
     Catalog,
+    /// The hash index file disagreed with the catalog (it is derived
+    /// data, and was rebuilt).
+    Index,
 }
 
 impl ProblemKind {
@@ -68,6 +71,7 @@ impl ProblemKind {
             ProblemKind::ImportUnchained => "import-unchained",
             ProblemKind::UnknownHead => "unknown-head",
             ProblemKind::Catalog => "catalog",
+            ProblemKind::Index => "index",
         }
     }
 }

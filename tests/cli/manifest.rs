@@ -1020,3 +1020,67 @@ fn a_manifest_item_with_its_features_stays_under_8_kb() {
     );
     assert!(item.len() <= 8_000, "{} bytes", item.len());
 }
+
+/// The hash index beside the catalog follows a hash changed by hand
+/// (the catalog's triggers mark it stale, `check` rebuilds it), and
+/// `verify` finds and rebuilds an index the triggers could not warn
+/// about.
+#[test]
+fn the_hash_index_follows_hand_edits_and_verify_checks_it() {
+    let t = copy_archive(&populated());
+    let rocket = sha256_of(&sample("skimage-rocket.jpg"));
+    let chelsea = sha256_of(&sample("skimage-chelsea.png"));
+    let repost = sample("skimage-rocket.jpg");
+    let matched = |t: &TestArchive| -> Vec<String> {
+        let v = t.json(["check", repost.to_str().unwrap()], 0);
+        v["files"][0]["matches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["item"]["sha256"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let before = matched(&t);
+    assert!(
+        before.contains(&rocket) && !before.contains(&chelsea),
+        "{before:?}"
+    );
+    assert!(t.dir().join("index/hashes.idx").is_file());
+    // Give chelsea the rocket's PDQ hash: the repost now matches it too.
+    sql(
+        &t,
+        &format!(
+            "UPDATE item SET pdq = (SELECT pdq FROM item WHERE sha256 = '{rocket}') \
+             WHERE sha256 = '{chelsea}'"
+        ),
+    );
+    let now = matched(&t);
+    assert!(now.contains(&chelsea) && now.contains(&rocket), "{now:?}");
+    t.json(["verify"], 0);
+
+    // With the trigger gone, an edit goes unseen by the staleness check
+    // (the index still says chelsea matches), but not by verify.
+    rusqlite::Connection::open(t.dir().join("catalog.sqlite"))
+        .unwrap()
+        .execute_batch("DROP TRIGGER item_hashes_updated")
+        .unwrap();
+    sql(
+        &t,
+        &format!(
+            "UPDATE item SET pdq = '{}' WHERE sha256 = '{chelsea}'",
+            "0f".repeat(32)
+        ),
+    );
+    assert!(matched(&t).contains(&chelsea));
+    let found = problems(&t);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["kind"], "index");
+    let detail = found[0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("differs from the catalog") && detail.contains("rebuilt"),
+        "{detail}"
+    );
+    assert_eq!(matched(&t), before);
+    let v = t.json(["verify"], 0);
+    assert!(v["index"]["hashes"].as_u64().unwrap() > 5, "{v:#}");
+}

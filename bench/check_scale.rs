@@ -1,0 +1,228 @@
+//! `check` and `archive` against a large archive, against an empty one in
+//! the same run.
+//!
+//! Run: `cargo bench --bench check_scale -- [--items N] [--rounds R]`
+//! (default 1,000,000 items, best of 5). Needs the release binary
+//! (`cargo build --release`) and the shared corpus.
+//!
+//! 1. A catalog of N photo items is written straight into SQLite (random
+//!    SHA-256, PDQ, pHash and dHash, one sighting each; no stored bytes
+//!    and no local features), then indexed once by a first `check` (the
+//!    index is missing, so it is built and saved, as for an archive
+//!    written by an older firstseen). Kept in `target/bench-scale/` and
+//!    reused while N is unchanged.
+//! 2. `firstseen --timings check` of one 12 MP JPEG (a corpus photo
+//!    resized) against it and against an empty archive: wall time of the
+//!    whole process, best of R, and the stage times of the last run.
+//! 3. `firstseen archive` of the corpus photos into a copy of it and into
+//!    an empty archive: photos per second.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+fn hex(words: &[u64]) -> String {
+    words.iter().map(|w| format!("{w:016x}")).collect()
+}
+
+fn firstseen() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/firstseen")
+}
+
+fn run(archive: &Path, args: &[&str]) -> (f64, String) {
+    let start = Instant::now();
+    let out = Command::new(firstseen())
+        .arg("--archive")
+        .arg(archive)
+        .args(args)
+        .output()
+        .expect("run firstseen");
+    let took = start.elapsed().as_secs_f64();
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "firstseen {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (took, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn make_catalog(dir: &Path, n: usize) {
+    let done = dir.join(format!("done-{n}"));
+    if done.is_file() {
+        return;
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).expect("dir");
+    // An empty archive made by firstseen itself (schema, store).
+    let empty = dir.join("seed.png");
+    image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([(x * 4) as u8, (y * 4) as u8, 7]))
+        .save(&empty)
+        .expect("seed");
+    run(dir, &["archive", empty.to_str().expect("path")]);
+    let conn = rusqlite::Connection::open(dir.join("catalog.sqlite")).expect("catalog");
+    conn.execute_batch("PRAGMA synchronous = OFF; BEGIN")
+        .expect("begin");
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    {
+        let mut item = conn
+            .prepare(
+                "INSERT INTO item (sha256, media_type, format, width, height, byte_size, pdq,
+                 pdq_quality, phash, dhash, stored, added_at)
+                 VALUES (?1, 'image', 'jpeg', 4000, 3000, 3000000, ?2, 90, ?3, ?4, 0,
+                 '2025-01-01T00:00:00Z')",
+            )
+            .expect("prepare");
+        let mut sighting = conn
+            .prepare(
+                "INSERT INTO sighting (item_id, source, caption, first_seen, archived_at, file_name)
+                 VALUES (last_insert_rowid(), ?1, ?2, '2024-05-01', '2025-01-01T00:00:00Z', ?3)",
+            )
+            .expect("prepare");
+        for i in 0..n {
+            let sha = hex(&[rng.next(), rng.next(), rng.next(), rng.next()]);
+            let pdq = hex(&[rng.next(), rng.next(), rng.next(), rng.next()]);
+            item.execute(rusqlite::params![
+                sha,
+                pdq,
+                hex(&[rng.next()]),
+                hex(&[rng.next()])
+            ])
+            .expect("item");
+            sighting
+                .execute(rusqlite::params![
+                    format!("https://example.org/post/{i}"),
+                    format!("Photo number {i}"),
+                    format!("photo-{i}.jpg")
+                ])
+                .expect("sighting");
+        }
+    }
+    conn.execute_batch("COMMIT").expect("commit");
+    drop(conn);
+    let (took, _) = run(dir, &["check", empty.to_str().expect("path")]);
+    println!("catalog of {n} items written; first check built the index in {took:.1} s");
+    std::fs::write(done, b"").expect("mark");
+}
+
+fn best(rounds: usize, mut f: impl FnMut() -> (f64, String)) -> (f64, String) {
+    let mut out = (f64::INFINITY, String::new());
+    for _ in 0..rounds {
+        let r = f();
+        if r.0 < out.0 {
+            out = r;
+        }
+    }
+    out
+}
+
+fn main() {
+    let mut n = 1_000_000;
+    let mut rounds = 5;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--items" => n = args.next().and_then(|v| v.parse().ok()).expect("--items N"),
+            "--rounds" => {
+                rounds = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--rounds R")
+            }
+            "--bench" => {}
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let corpus = std::env::var_os("FIRSTSEEN_SHARED")
+        .map_or_else(|| root.join("../shared"), PathBuf::from)
+        .join("corpus/photos");
+    let work = root.join("target/bench-scale");
+    std::fs::create_dir_all(&work).expect("work");
+    let big = work.join("big");
+    make_catalog(&big, n);
+
+    // One 12 MP JPEG.
+    let photo = work.join("12mp.jpg");
+    if !photo.is_file() {
+        let src =
+            image::open(corpus.join("lomiri-Kleiber_by_Lukas_Baubkus.jpg")).expect("corpus photo");
+        let scaled = src.resize_exact(4618, 2598, image::imageops::FilterType::Triangle);
+        scaled.to_rgb8().save(&photo).expect("write 12 MP");
+    }
+    let empty = work.join("empty");
+    let _ = std::fs::remove_dir_all(&empty);
+    run(
+        &empty,
+        &[
+            "archive",
+            root.join("samples/photos/skimage-camera.png")
+                .to_str()
+                .expect("path"),
+        ],
+    );
+    let p = photo.to_str().expect("path");
+    let (e, _) = best(rounds, || run(&empty, &["--timings", "check", p]));
+    let (b, timings) = best(rounds, || run(&big, &["--timings", "check", p]));
+    println!(
+        "check of one 12 MP JPEG: {:.0} ms against {n} items, {:.0} ms against an empty archive ({:.2}×)",
+        b * 1000.0,
+        e * 1000.0,
+        b / e
+    );
+    println!(
+        "stages of the fastest run against {n} items:\n{}",
+        timings.trim_end()
+    );
+
+    // Archive the corpus photos into a copy of the big archive and into an
+    // empty one.
+    let files: Vec<String> = std::fs::read_dir(&corpus)
+        .expect("corpus")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jpg" || x == "png"))
+        .map(|p| p.display().to_string())
+        .collect();
+    let rate = |into: &Path, copy_of: Option<&Path>| {
+        best(rounds.min(3), || {
+            let _ = std::fs::remove_dir_all(into);
+            match copy_of {
+                Some(from) => {
+                    let ok = Command::new("cp")
+                        .arg("-a")
+                        .arg(from)
+                        .arg(into)
+                        .status()
+                        .expect("cp");
+                    assert!(ok.success());
+                }
+                None => std::fs::create_dir_all(into).expect("dir"),
+            }
+            let mut args = vec!["archive", "--no-copy"];
+            args.extend(files.iter().map(String::as_str));
+            run(into, &args)
+        })
+        .0
+    };
+    let into_empty = rate(&work.join("a-empty"), None);
+    let into_big = rate(&work.join("a-big"), Some(&big));
+    let k = files.len() as f64;
+    println!(
+        "archive of {} corpus photos: {:.1} photos/s into {n} items, {:.1} into an empty archive ({:.0}%)",
+        files.len(),
+        k / into_big,
+        k / into_empty,
+        100.0 * into_empty / into_big
+    );
+    let _ = std::fs::remove_dir_all(work.join("a-big"));
+}
