@@ -26,7 +26,12 @@ use std::io::{Read, Write};
 /// An exact Hamming-radius index over hashes of `64·W` bits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MultiIndex<const W: usize> {
+    /// The hashes with their bits permuted by `to`.
     hashes: Vec<[u64; W]>,
+    /// Bit `b` of a hash is bit `to[b]` of its permuted form.
+    to: Vec<u16>,
+    /// The inverse of `to`.
+    from: Vec<u16>,
     chunks: Vec<Chunk>,
 }
 
@@ -72,9 +77,13 @@ impl<const W: usize> MultiIndex<W> {
     ///
     /// # Panics
     /// When there are 2³² hashes or more, or `width` exceeds 22.
-    pub fn build_with_width(hashes: Vec<[u64; W]>, width: u32) -> MultiIndex<W> {
+    pub fn build_with_width(mut hashes: Vec<[u64; W]>, width: u32) -> MultiIndex<W> {
         assert!(u32::try_from(hashes.len()).is_ok(), "too many hashes");
         assert!(width <= MAX_WIDTH, "chunk width above {MAX_WIDTH}");
+        let to = permutation(Self::BITS, PERMUTATION_SEED);
+        for h in &mut hashes {
+            *h = permute(h, &to);
+        }
         let chunks = if width == 0 {
             Vec::new()
         } else {
@@ -83,7 +92,13 @@ impl<const W: usize> MultiIndex<W> {
                 .map(|(start, len)| Chunk::build(&hashes, start, len))
                 .collect()
         };
-        MultiIndex { hashes, chunks }
+        let from = inverse(&to);
+        MultiIndex {
+            hashes,
+            to,
+            from,
+            chunks,
+        }
     }
 
     /// Number of hashes.
@@ -97,13 +112,8 @@ impl<const W: usize> MultiIndex<W> {
     }
 
     /// The hash with id `id`.
-    pub fn hash(&self, id: u32) -> &[u64; W] {
-        &self.hashes[id as usize]
-    }
-
-    /// Every hash, by id.
-    pub fn hashes(&self) -> &[[u64; W]] {
-        &self.hashes
+    pub fn hash(&self, id: u32) -> [u64; W] {
+        permute(&self.hashes[id as usize], &self.from)
     }
 
     /// Bytes of memory held.
@@ -119,15 +129,20 @@ impl<const W: usize> MultiIndex<W> {
     /// Calls `found(id, distance)` once for every hash within `radius` of
     /// `query`, in no particular order.
     pub fn within(&self, query: &[u64; W], radius: u32, found: &mut impl FnMut(u32, u32)) {
+        let query = permute(query, &self.to);
         match self.plan(radius) {
-            Some(radii) => self.probe(query, radius, &radii, found),
-            None => self.scan(query, radius, found),
+            Some(radii) => self.probe(&query, radius, &radii, found),
+            None => self.scan_permuted(&query, radius, found),
         }
     }
 
     /// [`MultiIndex::within`] by a linear scan (the reference the tables
     /// are tested against).
     pub fn scan(&self, query: &[u64; W], radius: u32, found: &mut impl FnMut(u32, u32)) {
+        self.scan_permuted(&permute(query, &self.to), radius, found);
+    }
+
+    fn scan_permuted(&self, query: &[u64; W], radius: u32, found: &mut impl FnMut(u32, u32)) {
         for (id, h) in self.hashes.iter().enumerate() {
             let d = distance(h, query);
             if d <= radius {
@@ -170,34 +185,66 @@ impl<const W: usize> MultiIndex<W> {
             .iter()
             .map(|c| extract(query, c.start, c.len))
             .collect();
+        // The plan gives `low + 1` to some chunks and `low` to the rest;
+        // which chunks get the larger radius is chosen for this query,
+        // by the sizes of the buckets it would read (real hashes fill
+        // some buckets far more than others). Any choice keeps
+        // Σ (rᵢ + 1) = radius + 1, so the search stays exact.
+        let low = radii.iter().copied().min().unwrap_or(0);
+        let wide = radii.iter().filter(|&&r| r > low).count();
+        // Per chunk: (key, its distance from the query's chunk) within
+        // `low + 1`, with the bucket bounds, read in one independent pass
+        // (memory reads that overlap instead of one chain per bucket).
+        let mut probes: Vec<Vec<(usize, u32, usize, usize)>> = Vec::with_capacity(keys.len());
+        let mut extra_cost: Vec<(usize, usize)> = Vec::with_capacity(keys.len());
         for (i, chunk) in self.chunks.iter().enumerate() {
-            let Ok(r) = u32::try_from(radii[i]) else {
-                continue;
-            };
-            each_within(keys[i], chunk.len, r, &mut |key| {
-                let (a, b) = (
-                    chunk.offsets[key as usize] as usize,
-                    chunk.offsets[key as usize + 1] as usize,
-                );
-                for &id in &chunk.ids[a..b] {
-                    let h = &self.hashes[id as usize];
-                    let d = distance(h, query);
-                    if d > radius {
-                        continue;
-                    }
-                    // Reported where it first qualifies, so once.
-                    let earlier = self.chunks[..i]
-                        .iter()
-                        .zip(&radii[..i])
-                        .zip(&keys[..i])
-                        .any(|((c, &rj), &kj)| {
-                            rj >= 0 && (extract(h, c.start, c.len) ^ kj).count_ones() <= rj as u32
-                        });
-                    if !earlier {
-                        found(id, d);
-                    }
+            let mut p = Vec::new();
+            if let Ok(r) = u32::try_from(low + 1) {
+                each_within(keys[i], chunk.len, r, &mut |key, depth| {
+                    p.push((key as usize, depth, 0, 0))
+                });
+            }
+            for e in &mut p {
+                e.2 = chunk.offsets[e.0] as usize;
+                e.3 = chunk.offsets[e.0 + 1] as usize;
+            }
+            let extra: usize = p
+                .iter()
+                .filter(|e| e.1 as i32 > low)
+                .map(|e| 1 + e.3 - e.2)
+                .sum();
+            extra_cost.push((extra, i));
+            probes.push(p);
+        }
+        extra_cost.sort_unstable();
+        let mut chosen = vec![low; keys.len()];
+        for &(_, i) in &extra_cost[..wide] {
+            chosen[i] = low + 1;
+        }
+        let mut candidates: Vec<u32> = Vec::new();
+        for (i, chunk) in self.chunks.iter().enumerate() {
+            candidates.clear();
+            for e in probes[i].iter().filter(|e| e.1 as i32 <= chosen[i]) {
+                candidates.extend_from_slice(&chunk.ids[e.2..e.3]);
+            }
+            for &id in &candidates {
+                let h = &self.hashes[id as usize];
+                let d = distance(h, query);
+                if d > radius {
+                    continue;
                 }
-            });
+                // Reported where it first qualifies, so once.
+                let earlier = self.chunks[..i]
+                    .iter()
+                    .zip(&chosen[..i])
+                    .zip(&keys[..i])
+                    .any(|((c, &rj), &kj)| {
+                        rj >= 0 && (extract(h, c.start, c.len) ^ kj).count_ones() <= rj as u32
+                    });
+                if !earlier {
+                    found(id, d);
+                }
+            }
         }
     }
 
@@ -209,6 +256,7 @@ impl<const W: usize> MultiIndex<W> {
         out.write_all(&(W as u32).to_le_bytes())?;
         out.write_all(&(self.hashes.len() as u64).to_le_bytes())?;
         out.write_all(&(self.chunks.len() as u32).to_le_bytes())?;
+        out.write_all(&PERMUTATION_SEED.to_le_bytes())?;
         for h in &self.hashes {
             for w in h {
                 out.write_all(&w.to_le_bytes())?;
@@ -242,6 +290,7 @@ impl<const W: usize> MultiIndex<W> {
         if m > Self::BITS {
             return Err(bad("chunk count"));
         }
+        let to = permutation(Self::BITS, read_u64(input)?);
         let mut words = vec![0u64; n * W];
         read_u64s(input, &mut words)?;
         let hashes: Vec<[u64; W]> = words
@@ -271,7 +320,7 @@ impl<const W: usize> MultiIndex<W> {
                 offsets,
                 ids,
             };
-            if !chunk.is_consistent(&hashes) {
+            if !chunk.is_consistent(n) {
                 return Err(bad("chunk table"));
             }
             chunks.push(chunk);
@@ -279,7 +328,13 @@ impl<const W: usize> MultiIndex<W> {
         if m > 0 && next_start != Self::BITS {
             return Err(bad("chunk layout"));
         }
-        Ok(MultiIndex { hashes, chunks })
+        let from = inverse(&to);
+        Ok(MultiIndex {
+            hashes,
+            to,
+            from,
+            chunks,
+        })
     }
 }
 
@@ -309,36 +364,23 @@ impl Chunk {
         }
     }
 
-    /// Offsets rise from 0 to n, and every id sits in the bucket of its
-    /// hash's chunk value, once.
-    fn is_consistent<const W: usize>(&self, hashes: &[[u64; W]]) -> bool {
-        let n = hashes.len();
-        if self.offsets.first() != Some(&0)
-            || self.offsets.last().map(|&o| o as usize) != Some(n)
-            || self.offsets.windows(2).any(|w| w[0] > w[1])
-        {
-            return false;
-        }
-        let mut seen = vec![false; n];
-        for v in 0..self.offsets.len() - 1 {
-            for &id in &self.ids[self.offsets[v] as usize..self.offsets[v + 1] as usize] {
-                let Some(s) = seen.get_mut(id as usize) else {
-                    return false;
-                };
-                if *s || extract(&hashes[id as usize], self.start, self.len) != v as u32 {
-                    return false;
-                }
-                *s = true;
-            }
-        }
-        true
+    /// Offsets rise from 0 to n and every id names a hash: enough that
+    /// no query can index out of bounds (sequential passes, cheap
+    /// enough for every command). Whether each id sits in the right
+    /// bucket is `verify`'s to check (it compares the whole index with
+    /// the catalog).
+    fn is_consistent(&self, n: usize) -> bool {
+        self.offsets.first() == Some(&0)
+            && self.offsets.last().map(|&o| o as usize) == Some(n)
+            && self.offsets.windows(2).all(|w| w[0] <= w[1])
+            && self.ids.iter().all(|&id| (id as usize) < n)
     }
 }
 
 /// Cuts `bits` into chunks of about `width` bits: `(start, len)`, the
 /// first ones a bit wider when `width` does not divide `bits`.
 fn layout(bits: u32, width: u32) -> Vec<(u32, u32)> {
-    let m = (bits / width).max(bits.div_ceil(MAX_WIDTH));
+    let m = ((bits + width / 2) / width).max(bits.div_ceil(MAX_WIDTH));
     let (base, extra) = (bits / m, bits % m);
     let mut start = 0;
     (0..m)
@@ -349,6 +391,51 @@ fn layout(bits: u32, width: u32) -> Vec<(u32, u32)> {
             c
         })
         .collect()
+}
+
+/// Seed of the bit permutation hashes are indexed under (written in the
+/// file, so a file stays readable if it ever changes).
+const PERMUTATION_SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// A pseudo-random permutation of `bits` positions (Fisher–Yates over
+/// xorshift64*), the same for the same seed. Real hashes are skewed:
+/// PDQ's neighbouring bits are correlated and some patterns are common,
+/// so contiguous chunks of them fill a few table buckets; chunks of bits
+/// drawn from across the hash spread evenly (as multi-index hashing's
+/// authors advise). Distances do not change under a permutation.
+fn permutation(bits: u32, seed: u64) -> Vec<u16> {
+    let mut to: Vec<u16> = (0..bits as u16).collect();
+    let mut x = seed | 1;
+    for i in (1..to.len()).rev() {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        let j = (x.wrapping_mul(0x2545_f491_4f6c_dd1d) % (i as u64 + 1)) as usize;
+        to.swap(i, j);
+    }
+    to
+}
+
+fn inverse(to: &[u16]) -> Vec<u16> {
+    let mut from = vec![0u16; to.len()];
+    for (b, &t) in to.iter().enumerate() {
+        from[t as usize] = b as u16;
+    }
+    from
+}
+
+/// `h` with bit `b` moved to bit `to[b]`.
+fn permute<const W: usize>(h: &[u64; W], to: &[u16]) -> [u64; W] {
+    let mut out = [0u64; W];
+    for (w, &word) in h.iter().enumerate() {
+        let mut x = word;
+        while x != 0 {
+            let t = to[w * 64 + x.trailing_zeros() as usize] as usize;
+            out[t / 64] |= 1 << (t % 64);
+            x &= x - 1;
+        }
+    }
+    out
 }
 
 /// Hamming distance.
@@ -389,21 +476,22 @@ fn ball_size(len: u32, r: u32) -> f64 {
     total
 }
 
-/// Calls `f` on every `len`-bit value within `r` bits of `v`, once each.
-fn each_within(v: u32, len: u32, r: u32, f: &mut impl FnMut(u32)) {
-    fn flips(v: u32, from: u32, len: u32, left: u32, f: &mut impl FnMut(u32)) {
-        f(v);
+/// Calls `f(value, distance)` on every `len`-bit value within `r` bits
+/// of `v`, once each.
+fn each_within(v: u32, len: u32, r: u32, f: &mut impl FnMut(u32, u32)) {
+    fn flips(v: u32, from: u32, len: u32, depth: u32, left: u32, f: &mut impl FnMut(u32, u32)) {
+        f(v, depth);
         if left == 0 {
             return;
         }
         for b in from..len {
-            flips(v ^ (1 << b), b + 1, len, left - 1, f);
+            flips(v ^ (1 << b), b + 1, len, depth + 1, left - 1, f);
         }
     }
-    flips(v, 0, len, r, f);
+    flips(v, 0, len, 0, r, f);
 }
 
-fn write_u32s(out: &mut impl Write, values: &[u32]) -> std::io::Result<()> {
+pub(super) fn write_u32s(out: &mut impl Write, values: &[u32]) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(values.len().min(1 << 16) * 4);
     for block in values.chunks(1 << 16) {
         buf.clear();
@@ -415,7 +503,19 @@ fn write_u32s(out: &mut impl Write, values: &[u32]) -> std::io::Result<()> {
     Ok(())
 }
 
-fn read_u32s(input: &mut impl Read, out: &mut [u32]) -> std::io::Result<()> {
+pub(super) fn write_u64s(out: &mut impl Write, values: &[u64]) -> std::io::Result<()> {
+    let mut buf = Vec::with_capacity(values.len().min(1 << 15) * 8);
+    for block in values.chunks(1 << 15) {
+        buf.clear();
+        for v in block {
+            buf.extend_from_slice(&v.to_le_bytes());
+        }
+        out.write_all(&buf)?;
+    }
+    Ok(())
+}
+
+pub(super) fn read_u32s(input: &mut impl Read, out: &mut [u32]) -> std::io::Result<()> {
     input.read_exact(bytemuck::cast_slice_mut(out))?;
     if cfg!(target_endian = "big") {
         for v in out.iter_mut() {
@@ -425,7 +525,7 @@ fn read_u32s(input: &mut impl Read, out: &mut [u32]) -> std::io::Result<()> {
     Ok(())
 }
 
-fn read_u64s(input: &mut impl Read, out: &mut [u64]) -> std::io::Result<()> {
+pub(super) fn read_u64s(input: &mut impl Read, out: &mut [u64]) -> std::io::Result<()> {
     input.read_exact(bytemuck::cast_slice_mut(out))?;
     if cfg!(target_endian = "big") {
         for v in out.iter_mut() {
@@ -620,12 +720,14 @@ mod tests {
         hashes.push([hashes[0][0] ^ 0b10_1101]);
         let idx = MultiIndex::build(hashes);
         assert!(!idx.chunks.is_empty());
-        for q in &idx.hashes()[..50] {
+        for id in 0..50 {
+            let q = idx.hash(id);
             for r in [0, 4, 6, 12] {
-                assert_eq!(sorted(&idx, q, r, false), sorted(&idx, q, r, true));
+                assert_eq!(sorted(&idx, &q, r, false), sorted(&idx, &q, r, true));
             }
         }
-        assert!(sorted(&idx, &[idx.hash(0)[0]], 6, false).contains(&(5000, 4)));
+        assert_eq!(idx.hash(5000), [idx.hash(0)[0] ^ 0b10_1101]);
+        assert!(sorted(&idx, &idx.hash(0), 6, false).contains(&(5000, 4)));
     }
 
     #[test]
@@ -637,7 +739,7 @@ mod tests {
         idx.write(&mut bytes).expect("write to memory");
         let back = MultiIndex::<4>::read(&mut bytes.as_slice()).expect("read back");
         assert_eq!(back, idx);
-        // Truncated anywhere, or with a flipped byte in the tables: an
+        // Truncated anywhere, or with a flipped byte in its structure: an
         // error, never a panic.
         for cut in [0, 3, 20, bytes.len() / 2, bytes.len() - 1] {
             assert!(
@@ -645,8 +747,8 @@ mod tests {
                 "cut {cut}"
             );
         }
-        let tables = 16 + 2000 * 32;
-        for pos in [tables + 2, tables + 9, tables + 5000, bytes.len() - 3] {
+        let tables = 24 + 2000 * 32;
+        for pos in [tables + 2, tables + 9, bytes.len() - 1, bytes.len() - 3] {
             let mut bad = bytes.clone();
             bad[pos] ^= 0x40;
             assert!(
@@ -655,6 +757,20 @@ mod tests {
             );
         }
         assert!(MultiIndex::<1>::read(&mut bytes.as_slice()).is_err());
+        // Any flipped byte: an error, or an index whose queries run (a
+        // wrong answer from a damaged file is `verify`'s to find).
+        let mut rng = Rng(5);
+        for _ in 0..300 {
+            let mut bad = bytes.clone();
+            let pos = rng.next() as usize % bad.len();
+            bad[pos] ^= 1 << (rng.next() % 8);
+            if let Ok(idx) = MultiIndex::<4>::read(&mut bad.as_slice()) {
+                let q = rng.hash();
+                for r in [0, 31, 90] {
+                    idx.within(&q, r, &mut |_, _| {});
+                }
+            }
+        }
     }
 
     #[test]
@@ -662,7 +778,7 @@ mod tests {
         assert_eq!(ball_size(16, 1), 17.0);
         assert_eq!(ball_size(21, 2), 232.0);
         let mut n = 0;
-        each_within(0b1010, 6, 2, &mut |_| n += 1);
+        each_within(0b1010, 6, 2, &mut |_, _| n += 1);
         assert_eq!(n, 22);
         let radii = split_radius(31, 12);
         assert_eq!(radii.iter().map(|r| r + 1).sum::<i32>(), 32);

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::hamming::MultiIndex;
+use super::hamming::{MultiIndex, read_u32s, read_u64s, write_u32s, write_u64s};
 use super::{SIMILAR_DHASH, SIMILAR_PHASH, Thresholds};
 use crate::error::{Error, Result};
 use crate::hash::features::{self, Features};
@@ -152,7 +152,7 @@ impl Snapshot {
     fn row(&self, k: usize) -> IndexedHash {
         IndexedHash {
             item: self.items[k],
-            hash: Hash256::from_words(self.pdq.hash(k as u32)),
+            hash: Hash256::from_words(&self.pdq.hash(k as u32)),
             quality: self.quality[k],
             phash: None,
             dhash: None,
@@ -181,24 +181,21 @@ impl Snapshot {
         out.write_all(&self.last_item.0.to_le_bytes())?;
         out.write_all(&self.last_sha.map_or([0; 32], |s| s.0))?;
         out.write_all(&(self.len() as u64).to_le_bytes())?;
-        for i in &self.items {
-            out.write_all(&i.0.to_le_bytes())?;
-        }
+        let items: Vec<u64> = self.items.iter().map(|i| i.0 as u64).collect();
+        write_u64s(out, &items)?;
         out.write_all(&self.quality)?;
-        for s in &self.span_of {
-            out.write_all(&s.to_le_bytes())?;
-        }
+        write_u32s(out, &self.span_of)?;
         out.write_all(&(self.spans.len() as u64).to_le_bytes())?;
-        for (a, b) in &self.spans {
-            out.write_all(&a.to_le_bytes())?;
-            out.write_all(&b.to_le_bytes())?;
-        }
+        let spans: Vec<u64> = self
+            .spans
+            .iter()
+            .flat_map(|(a, b)| [a.to_bits(), b.to_bits()])
+            .collect();
+        write_u64s(out, &spans)?;
         self.pdq.write(out)?;
         out.write_all(&(self.similar_entry.len() as u64).to_le_bytes())?;
-        for (e, d) in self.similar_entry.iter().zip(&self.dhash) {
-            out.write_all(&e.to_le_bytes())?;
-            out.write_all(&d.to_le_bytes())?;
-        }
+        write_u32s(out, &self.similar_entry)?;
+        write_u64s(out, &self.dhash)?;
         self.similar.write(out)
     }
 
@@ -213,36 +210,30 @@ impl Snapshot {
         let last_item = ItemId(i64::from_le_bytes(take(input)?));
         let sha: [u8; 32] = take(input)?;
         let last_sha = (sha != [0; 32]).then_some(Sha256(sha));
-        let n = count(input, 1 << 32)?;
-        let mut items = Vec::with_capacity(n);
-        for _ in 0..n {
-            items.push(ItemId(i64::from_le_bytes(take(input)?)));
-        }
+        let n = count(input, u32::MAX as usize)?;
+        let mut items = vec![0u64; n];
+        read_u64s(input, &mut items)?;
+        let items: Vec<ItemId> = items.into_iter().map(|i| ItemId(i as i64)).collect();
         let mut quality = vec![0u8; n];
         input.read_exact(&mut quality)?;
-        let mut span_of = Vec::with_capacity(n);
-        for _ in 0..n {
-            span_of.push(u32::from_le_bytes(take(input)?));
-        }
+        let mut span_of = vec![0u32; n];
+        read_u32s(input, &mut span_of)?;
         let k = count(input, n)?;
-        let mut spans = Vec::with_capacity(k);
-        for _ in 0..k {
-            spans.push((
-                f64::from_le_bytes(take(input)?),
-                f64::from_le_bytes(take(input)?),
-            ));
-        }
+        let mut bits = vec![0u64; 2 * k];
+        read_u64s(input, &mut bits)?;
+        let spans: Vec<(f64, f64)> = bits
+            .chunks_exact(2)
+            .map(|p| (f64::from_bits(p[0]), f64::from_bits(p[1])))
+            .collect();
         if span_of.iter().any(|&s| s != NO_SPAN && s as usize >= k) {
             return Err(bad());
         }
         let pdq = MultiIndex::read(input)?;
         let m = count(input, n)?;
-        let mut similar_entry = Vec::with_capacity(m);
-        let mut dhash = Vec::with_capacity(m);
-        for _ in 0..m {
-            similar_entry.push(u32::from_le_bytes(take(input)?));
-            dhash.push(u64::from_le_bytes(take(input)?));
-        }
+        let mut similar_entry = vec![0u32; m];
+        read_u32s(input, &mut similar_entry)?;
+        let mut dhash = vec![0u64; m];
+        read_u64s(input, &mut dhash)?;
         let similar = MultiIndex::read(input)?;
         let mut rest = [0u8; 1];
         if pdq.len() != n
@@ -330,14 +321,21 @@ impl Index {
             Ok(Some(base)) => {
                 let (state, recent) = catalog.hashes_after(base.last_item)?;
                 if is_current(&base, state, catalog)? {
-                    return Ok((
-                        Index {
-                            base,
-                            recent,
-                            ..Index::default()
-                        },
-                        IndexOpen::Current,
-                    ));
+                    let mut index = Index {
+                        base,
+                        recent,
+                        ..Index::default()
+                    };
+                    // Many rows since the snapshot (written by an older
+                    // firstseen, or straight into SQLite): fold them in
+                    // now, so this is paid once.
+                    if index.recent.len() >= MERGE_AT {
+                        let _t = timings::stage("index build");
+                        let tail = std::mem::take(&mut index.recent);
+                        index.base = merged(&index.base, tail, state, catalog)?;
+                        let _ = write_snapshot(dir, &index.base);
+                    }
+                    return Ok((index, IndexOpen::Current));
                 }
                 IndexOpen::Stale
             }
@@ -372,10 +370,7 @@ impl Index {
         }
         let _t = timings::stage("index save");
         let base = if current {
-            let mut rows = self.base.rows();
-            rows.extend(tail);
-            let last_sha = sha_of(catalog, state.last_item)?;
-            Snapshot::build(state, last_sha, &rows)
+            merged(&self.base, tail, state, catalog)?
         } else {
             snapshot_of(catalog)?
         };
@@ -627,6 +622,22 @@ fn write_snapshot(dir: &Path, snapshot: &Snapshot) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         Error::io(&path, e)
     })
+}
+
+/// `base` with the rows archived after it, as of catalog `state`.
+fn merged(
+    base: &Snapshot,
+    tail: Vec<IndexedHash>,
+    state: HashState,
+    catalog: &Catalog,
+) -> Result<Snapshot> {
+    let mut rows = base.rows();
+    rows.extend(tail);
+    Ok(Snapshot::build(
+        state,
+        sha_of(catalog, state.last_item)?,
+        &rows,
+    ))
 }
 
 /// A snapshot of the whole catalog.
