@@ -123,27 +123,40 @@ fn analyze_with(path: PathBuf, bytes: Vec<u8>, limits: &Limits, depth: Depth) ->
     if video::sniff_video(&bytes).is_some() {
         return analyze_video(path, bytes, sha, limits);
     }
-    let decoded = timings::time("decode", || decode::decode_image(&bytes, limits))?;
-    let warnings: Vec<String> = truncation_warning(&decoded, &bytes).into_iter().collect();
-    let (probes, features) = match depth {
+    // The whole-picture hashes come from a large JPEG decoded at a
+    // reduced DCT scale, the same for every command (`hash`, `archive`,
+    // `check`); local features and the probes inside the picture need
+    // its detail and get a full decode.
+    let reduced = timings::time("decode", || {
+        decode::decode_image_reduced(&bytes, limits, decode::HASH_MIN_SIDE)
+    })?;
+    let (width, height) = reduced.full_size;
+    let (decoded, probes, features) = match depth {
         Depth::Hashes => {
-            let whole = timings::time("perceptual hashes", || hash::perceptual(&decoded.image));
+            let whole = timings::time("perceptual hashes", || hash::perceptual(&reduced.image));
             let probe = Probe {
                 hashes: whole,
                 trimmed: None,
             };
-            (vec![probe], None)
+            (reduced, vec![probe], None)
+        }
+        Depth::Matching if reduced.image.width() == width && reduced.image.height() == height => {
+            let (probes, features) = probes_and_features(&reduced, None);
+            (reduced, probes, Some(features))
         }
         Depth::Matching => {
-            let (probes, features) = probes_and_features(&decoded);
-            (probes, Some(features))
+            let full = timings::time("decode", || decode::decode_image(&bytes, limits))?;
+            let (probes, features) = probes_and_features(&full, Some(&reduced.image));
+            drop(reduced);
+            (full, probes, Some(features))
         }
     };
+    let warnings: Vec<String> = truncation_warning(&decoded, &bytes).into_iter().collect();
     Ok(Analysis {
         path,
         format: decoded.format.name(),
-        width: decoded.width(),
-        height: decoded.height(),
+        width,
+        height,
         orientation: decoded.orientation,
         fingerprint: probes[0].hashes.fingerprint(sha),
         probes,
@@ -154,9 +167,13 @@ fn analyze_with(path: PathBuf, bytes: Vec<u8>, limits: &Limits, depth: Depth) ->
     })
 }
 
-/// A still picture's probes (the first is the whole picture) and its
-/// local features.
-fn probes_and_features(decoded: &decode::DecodedImage) -> (Vec<Probe>, Features) {
+/// A still picture's probes (the first is the whole picture, hashed from
+/// `hash_image` when given: the picture decoded at a reduced scale) and
+/// its local features.
+fn probes_and_features(
+    decoded: &decode::DecodedImage,
+    hash_image: Option<&image::DynamicImage>,
+) -> (Vec<Probe>, Features) {
     // The whole-picture hashes and the local features are independent:
     // found side by side, the features on a helper thread of their own
     // (not a rayon task: a thread holding a picture's memory must not
@@ -170,7 +187,9 @@ fn probes_and_features(decoded: &decode::DecodedImage) -> (Vec<Probe>, Features)
             let found = timings::time("features", || features::extract_gray(&work, QUERY_POINTS));
             (photo, found)
         });
-        let whole = timings::time("perceptual hashes", || hash::perceptual(image));
+        let whole = timings::time("perceptual hashes", || {
+            hash::perceptual(hash_image.unwrap_or(image))
+        });
         let border = trim::content_rect(image);
         let local = local
             .join()

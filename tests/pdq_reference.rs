@@ -33,7 +33,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use firstseen::decode::{DecodedImage, Limits, decode_image};
+use firstseen::decode::{DecodedImage, HASH_MIN_SIDE, Limits, decode_image, decode_image_reduced};
 use firstseen::hash::pdq::{self, Dihedral, Hash256, PdqWithDihedrals};
 use image::RgbImage;
 
@@ -128,9 +128,12 @@ fn read_rows(path: &Path) -> Vec<Row> {
 
 // ---------------------------------------------------------------- hashing
 
+/// Decodes as firstseen does for a picture's hashes: a large JPEG at a
+/// reduced DCT scale (see `reduced_decode_moves_hashes_a_few_bits`).
 fn decode(path: &Path) -> DecodedImage {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    decode_image(&bytes, &Limits::default()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    decode_image_reduced(&bytes, &Limits::default(), HASH_MIN_SIDE)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// firstseen's normal path: decode (upright), `to_rgb8`, PDQ.
@@ -626,4 +629,77 @@ fn fixture_vectors() {
     let distances = dihedrals_vs_rows(&la, transformed);
     assert_no_failures(&[("fixtures", tally)]);
     assert_eq!(distances, LA_DIHEDRAL_DISTANCES);
+}
+
+/// How far the reduced-scale JPEG decode (what firstseen hashes) moves
+/// PDQ from a full decode, on every JPEG at hand large enough to be
+/// reduced: the bundled fixtures, and the shared corpus and reference
+/// images when present. Prints each file's scale and distance.
+#[test]
+fn reduced_decode_moves_hashes_a_few_bits() {
+    let mut dirs = vec![
+        fixtures_dir(),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("samples"),
+    ];
+    if let Some(reference) = shared_dir() {
+        dirs.push(reference.join("../corpus"));
+        dirs.push(reference);
+    } else {
+        eprintln!("SKIPPED part: ../shared not present, bundled JPEGs only");
+    }
+    let (mut n, mut total, mut max) = (0u32, 0u32, 0u32);
+    for dir in dirs {
+        for e in walkdir::WalkDir::new(&dir).into_iter().flatten() {
+            let p = e.path();
+            let is_jpeg = p
+                .extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("jpg") || x.eq_ignore_ascii_case("jpeg"));
+            let Ok(bytes) = std::fs::read(p) else {
+                continue;
+            };
+            if !is_jpeg {
+                continue;
+            }
+            let limits = Limits::default();
+            let (Ok(full), Ok(reduced)) = (
+                decode_image(&bytes, &limits),
+                decode_image_reduced(&bytes, &limits, HASH_MIN_SIDE),
+            ) else {
+                continue;
+            };
+            if reduced.image.width() == full.image.width() {
+                continue;
+            }
+            assert_eq!(
+                reduced.full_size,
+                (full.width(), full.height()),
+                "{}",
+                p.display()
+            );
+            let a = pdq::hash(&full.image.to_rgb8());
+            let b = pdq::hash(&reduced.image.to_rgb8());
+            let d = a.hash.distance(&b.hash);
+            eprintln!(
+                "{}: {}x{} decoded at {}x{}, PDQ {d} bits from the full decode (quality {} / {})",
+                p.display(),
+                full.width(),
+                full.height(),
+                reduced.image.width(),
+                reduced.image.height(),
+                a.quality,
+                b.quality
+            );
+            if a.quality >= TOLERANCE_MIN_QUALITY {
+                n += 1;
+                total += d;
+                max = max.max(d);
+            }
+        }
+    }
+    eprintln!(
+        "reduced decode: {n} JPEGs, PDQ distance from the full decode: mean {:.2}, max {max}",
+        f64::from(total) / f64::from(n.max(1))
+    );
+    assert!(n >= 1, "no JPEG large enough to be reduced");
+    assert!(max <= 10, "a reduced decode moved PDQ by {max} bits");
 }

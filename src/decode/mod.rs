@@ -88,6 +88,9 @@ pub struct DecodedImage {
     /// The picture's share of the process's memory budget, held while
     /// it is in hand.
     pub memory: budget::Reservation,
+    /// The picture's real size, upright: more than `image`'s when it was
+    /// decoded at a reduced scale ([`decode_image_reduced`]).
+    pub full_size: (u32, u32),
 }
 
 impl DecodedImage {
@@ -109,6 +112,29 @@ impl DecodedImage {
 /// announces more pixels than allowed, [`Error::Decode`] when the decoder
 /// fails (including a decoder panic, which is caught).
 pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<DecodedImage> {
+    decode_image_at(bytes, limits, None)
+}
+
+/// Shorter side a JPEG decoded for its whole-picture hashes keeps at
+/// least (PDQ filters a picture down to 64×64, pHash and dHash to less).
+pub const HASH_MIN_SIDE: u32 = 512;
+
+/// [`decode_image`], but a JPEG whose shorter side is at least twice
+/// `min_side` is decoded at a reduced DCT scale (1/2, 1/4 or 1/8: the
+/// smallest keeping the shorter side at `min_side` or more), which
+/// decodes a fraction of the coefficients and none of the discarded
+/// pixels. Other formats, small JPEGs, truncated ones, and any JPEG the
+/// scaling decoder cannot read are decoded in full, exactly as
+/// [`decode_image`] does. The size checks are the same; `full_size` is
+/// the real size.
+///
+/// # Errors
+/// As [`decode_image`].
+pub fn decode_image_reduced(bytes: &[u8], limits: &Limits, min_side: u32) -> Result<DecodedImage> {
+    decode_image_at(bytes, limits, Some(min_side))
+}
+
+fn decode_image_at(bytes: &[u8], limits: &Limits, reduce: Option<u32>) -> Result<DecodedImage> {
     if bytes.is_empty() {
         return Err(Error::Empty);
     }
@@ -124,7 +150,9 @@ pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<DecodedImage> {
         }
     };
     let name = image_format_name(format);
-    match catch_unwind(AssertUnwindSafe(|| decode_checked(bytes, format, limits))) {
+    match catch_unwind(AssertUnwindSafe(|| {
+        decode_checked(bytes, format, limits, reduce)
+    })) {
         Ok(result) => result,
         Err(panic) => Err(Error::Decode {
             format: name.to_string(),
@@ -137,7 +165,12 @@ pub(crate) fn too_large_bytes(actual: u64, limits: &Limits) -> Error {
     crate::walk::too_large(actual, limits.max_bytes)
 }
 
-fn decode_checked(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<DecodedImage> {
+fn decode_checked(
+    bytes: &[u8],
+    format: ImageFormat,
+    limits: &Limits,
+    reduce: Option<u32>,
+) -> Result<DecodedImage> {
     let name = image_format_name(format);
     let decode_err = |e: image::ImageError| match e {
         image::ImageError::Limits(_) => Error::TooLarge {
@@ -185,17 +218,86 @@ fn decode_checked(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<
     }
     // A broken EXIF block must not cost the picture: treat it as upright.
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let upright = |(w, h): (u32, u32)| {
+        let turned = matches!(
+            orientation,
+            Orientation::Rotate90
+                | Orientation::Rotate270
+                | Orientation::Rotate90FlipH
+                | Orientation::Rotate270FlipH
+        );
+        if turned { (h, w) } else { (w, h) }
+    };
+    let scale = match reduce {
+        Some(min_side) if format == ImageFormat::Jpeg && !jpeg_is_truncated(bytes) => {
+            [8, 4, 2].into_iter().find(|&s| w.min(h) / s >= min_side)
+        }
+        _ => None,
+    };
+    if let Some(s) = scale
+        && let Some((mut image, memory)) = decode_jpeg_scaled(bytes, w, h, s)
+    {
+        image.apply_orientation(orientation);
+        return Ok(DecodedImage {
+            image,
+            format: MediaFormat::Image(format),
+            orientation: orientation_tag(orientation),
+            memory,
+            full_size: upright((w, h)),
+        });
+    }
     // Wait for room in the memory budget before any pixel is allocated.
     let bytes_per_pixel = u64::from(decoder.color_type().bytes_per_pixel());
     let memory = budget::reserve(budget::picture_cost(pixels, bytes_per_pixel));
     let mut image = DynamicImage::from_decoder(decoder).map_err(decode_err)?;
     image.apply_orientation(orientation);
     Ok(DecodedImage {
+        full_size: (image.width(), image.height()),
         image,
         format: MediaFormat::Image(format),
         orientation: orientation_tag(orientation),
         memory,
     })
+}
+
+/// A JPEG of `w`×`h` decoded at 1/`scale` by `jpeg-decoder`'s scaled
+/// inverse DCT, before orientation; `None` when it cannot (an error, a
+/// size other than expected, CMYK or 12-bit samples): the caller then
+/// decodes in full.
+fn decode_jpeg_scaled(
+    bytes: &[u8],
+    w: u32,
+    h: u32,
+    scale: u32,
+) -> Option<(DynamicImage, budget::Reservation)> {
+    let mut d = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    d.read_info().ok()?;
+    let want = (w.div_ceil(scale), h.div_ceil(scale));
+    let got = d
+        .scale(u16::try_from(want.0).ok()?, u16::try_from(want.1).ok()?)
+        .ok()?;
+    let (sw, sh) = (u32::from(got.0), u32::from(got.1));
+    if (sw, sh) != want {
+        return None;
+    }
+    let info = d.info()?;
+    let channels: u64 = match info.pixel_format {
+        jpeg_decoder::PixelFormat::L8 => 1,
+        jpeg_decoder::PixelFormat::RGB24 => 3,
+        _ => return None,
+    };
+    let memory = budget::reserve(budget::picture_cost(
+        u64::from(sw) * u64::from(sh),
+        channels,
+    ));
+    let pixels = d.decode().ok()?;
+    let image = match info.pixel_format {
+        jpeg_decoder::PixelFormat::L8 => {
+            DynamicImage::ImageLuma8(image::GrayImage::from_raw(sw, sh, pixels)?)
+        }
+        _ => DynamicImage::ImageRgb8(image::RgbImage::from_raw(sw, sh, pixels)?),
+    };
+    Some((image, memory))
 }
 
 /// Pixels a file of `len` bytes can plausibly hold, for formats whose
