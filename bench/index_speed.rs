@@ -27,26 +27,9 @@ use std::time::Instant;
 use firstseen::hash::Hash256;
 use firstseen::matching::hamming::MultiIndex;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn flip(&mut self, h: &[u64; 4], max_bits: usize) -> [u64; 4] {
-        let mut out = *h;
-        for _ in 0..=self.below(max_bits + 1).saturating_sub(1) {
-            let b = self.below(256);
-            out[b / 64] ^= 1 << (b % 64);
-        }
-        out
-    }
-}
+#[path = "rng.rs"]
+mod rng;
+use rng::Rng;
 
 fn real_hashes(root: &Path) -> Vec<[u64; 4]> {
     let mut files = vec![root.join("tests/fixtures/pdq/haystack.txt")];

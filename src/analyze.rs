@@ -102,6 +102,10 @@ fn truncation_warning(decoded: &decode::DecodedImage, bytes: &[u8]) -> Option<St
     })
 }
 
+/// Shorter side a JPEG decoded for its local features and inner probes
+/// keeps at least: twice the features' working size.
+const FEATURES_MIN_SIDE: u32 = 2 * features::WORK_SHORT_SIDE;
+
 fn read_and(path: &Path, limits: &Limits, depth: Depth) -> Result<Analysis> {
     let inner = || {
         let bytes = timings::time("read", || crate::walk::read_regular(path, limits.max_bytes))?;
@@ -126,7 +130,8 @@ fn analyze_with(path: PathBuf, bytes: Vec<u8>, limits: &Limits, depth: Depth) ->
     // The whole-picture hashes come from a large JPEG decoded at a
     // reduced DCT scale, the same for every command (`hash`, `archive`,
     // `check`); local features and the probes inside the picture need
-    // its detail and get a full decode.
+    // more detail: a second decode keeping twice the features' working
+    // size (in full, for most photos).
     let reduced = timings::time("decode", || {
         decode::decode_image_reduced(&bytes, limits, decode::HASH_MIN_SIDE)
     })?;
@@ -145,10 +150,12 @@ fn analyze_with(path: PathBuf, bytes: Vec<u8>, limits: &Limits, depth: Depth) ->
             (reduced, probes, Some(features))
         }
         Depth::Matching => {
-            let full = timings::time("decode", || decode::decode_image(&bytes, limits))?;
-            let (probes, features) = probes_and_features(&full, Some(&reduced.image));
+            let detail = timings::time("decode", || {
+                decode::decode_image_reduced(&bytes, limits, FEATURES_MIN_SIDE)
+            })?;
+            let (probes, features) = probes_and_features(&detail, Some(&reduced.image));
             drop(reduced);
-            (full, probes, Some(features))
+            (detail, probes, Some(features))
         }
     };
     let warnings: Vec<String> = truncation_warning(&decoded, &bytes).into_iter().collect();
@@ -206,9 +213,14 @@ fn probes_and_features(
     if let Some(r) = photo.filter(|r| !rects.iter().any(|q| close(q, r))) {
         rects.push(r);
     }
+    // Features give scales in the picture's real pixels; rectangles are
+    // in the decoded picture's, `k` real pixels each.
+    let (full_w, full_h) = decoded.full_size;
+    let k = f64::from(full_w) / f64::from(w.max(1));
+    let real = |v: u32| (f64::from(v) * k).round() as u32;
     let mut features = Features {
-        source_width: w,
-        source_height: h,
+        source_width: full_w,
+        source_height: full_h,
         ..found
     };
     for r in &rects {
@@ -223,7 +235,12 @@ fn probes_and_features(
     if let Some(r) = rects.last().filter(|r| is_small_part(r, decoded)) {
         let inner = decoded.image.crop_imm(r.x, r.y, r.width, r.height);
         let part = timings::time("features", || features::extract(&inner, QUERY_POINTS));
-        features.absorb(&part, (r.x, r.y));
+        let part = Features {
+            source_width: real(r.width),
+            source_height: real(r.height),
+            ..part
+        };
+        features.absorb(&part, (real(r.x), real(r.y)));
     }
     (probes, features)
 }

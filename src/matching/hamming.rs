@@ -257,16 +257,13 @@ impl<const W: usize> MultiIndex<W> {
         out.write_all(&(self.hashes.len() as u64).to_le_bytes())?;
         out.write_all(&(self.chunks.len() as u32).to_le_bytes())?;
         out.write_all(&PERMUTATION_SEED.to_le_bytes())?;
-        for h in &self.hashes {
-            for w in h {
-                out.write_all(&w.to_le_bytes())?;
-            }
-        }
+        let words: Vec<u64> = self.hashes.iter().flatten().copied().collect();
+        write_le(out, &words)?;
         for c in &self.chunks {
             out.write_all(&c.start.to_le_bytes())?;
             out.write_all(&c.len.to_le_bytes())?;
-            write_u32s(out, &c.offsets)?;
-            write_u32s(out, &c.ids)?;
+            write_le(out, &c.offsets)?;
+            write_le(out, &c.ids)?;
         }
         Ok(())
     }
@@ -491,26 +488,30 @@ fn each_within(v: u32, len: u32, r: u32, f: &mut impl FnMut(u32, u32)) {
     flips(v, 0, len, 0, r, f);
 }
 
-pub(super) fn write_u32s(out: &mut impl Write, values: &[u32]) -> std::io::Result<()> {
-    let mut buf = Vec::with_capacity(values.len().min(1 << 16) * 4);
-    for block in values.chunks(1 << 16) {
-        buf.clear();
-        for v in block {
-            buf.extend_from_slice(&v.to_le_bytes());
-        }
-        out.write_all(&buf)?;
+/// Numbers the index file holds, little-endian.
+pub(super) trait Le: bytemuck::Pod {
+    fn swap(self) -> Self;
+}
+impl Le for u32 {
+    fn swap(self) -> Self {
+        self.swap_bytes()
     }
-    Ok(())
+}
+impl Le for u64 {
+    fn swap(self) -> Self {
+        self.swap_bytes()
+    }
 }
 
-pub(super) fn write_u64s(out: &mut impl Write, values: &[u64]) -> std::io::Result<()> {
-    let mut buf = Vec::with_capacity(values.len().min(1 << 15) * 8);
-    for block in values.chunks(1 << 15) {
-        buf.clear();
-        for v in block {
-            buf.extend_from_slice(&v.to_le_bytes());
-        }
-        out.write_all(&buf)?;
+/// Writes `values` little-endian: their bytes as they are on a
+/// little-endian machine.
+pub(super) fn write_le<T: Le>(out: &mut impl Write, values: &[T]) -> std::io::Result<()> {
+    if cfg!(target_endian = "little") {
+        return out.write_all(bytemuck::cast_slice(values));
+    }
+    for block in values.chunks(1 << 14) {
+        let swapped: Vec<T> = block.iter().map(|v| v.swap()).collect();
+        out.write_all(bytemuck::cast_slice(&swapped))?;
     }
     Ok(())
 }

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::hamming::{MultiIndex, read_u32s, read_u64s, write_u32s, write_u64s};
+use super::hamming::{MultiIndex, read_u32s, read_u64s, write_le};
 use super::{SIMILAR_DHASH, SIMILAR_PHASH, Thresholds};
 use crate::error::{Error, Result};
 use crate::hash::features::{self, Features};
@@ -182,20 +182,20 @@ impl Snapshot {
         out.write_all(&self.last_sha.map_or([0; 32], |s| s.0))?;
         out.write_all(&(self.len() as u64).to_le_bytes())?;
         let items: Vec<u64> = self.items.iter().map(|i| i.0 as u64).collect();
-        write_u64s(out, &items)?;
+        write_le(out, &items)?;
         out.write_all(&self.quality)?;
-        write_u32s(out, &self.span_of)?;
+        write_le(out, &self.span_of)?;
         out.write_all(&(self.spans.len() as u64).to_le_bytes())?;
         let spans: Vec<u64> = self
             .spans
             .iter()
             .flat_map(|(a, b)| [a.to_bits(), b.to_bits()])
             .collect();
-        write_u64s(out, &spans)?;
+        write_le(out, &spans)?;
         self.pdq.write(out)?;
         out.write_all(&(self.similar_entry.len() as u64).to_le_bytes())?;
-        write_u32s(out, &self.similar_entry)?;
-        write_u64s(out, &self.dhash)?;
+        write_le(out, &self.similar_entry)?;
+        write_le(out, &self.dhash)?;
         self.similar.write(out)
     }
 
