@@ -102,9 +102,8 @@ fn truncation_warning(decoded: &decode::DecodedImage, bytes: &[u8]) -> Option<St
     })
 }
 
-/// Shorter side a JPEG decoded for its local features and inner probes
-/// keeps at least: twice the features' working size.
-const FEATURES_MIN_SIDE: u32 = 2 * features::WORK_SHORT_SIDE;
+// The detail kept for features is at least twice their working size.
+const _: () = assert!(decode::DETAIL_MIN_SIDE >= 2 * features::WORK_SHORT_SIDE);
 
 fn read_and(path: &Path, limits: &Limits, depth: Depth) -> Result<Analysis> {
     let inner = || {
@@ -127,37 +126,45 @@ fn analyze_with(path: PathBuf, bytes: Vec<u8>, limits: &Limits, depth: Depth) ->
     if video::sniff_video(&bytes).is_some() {
         return analyze_video(path, bytes, sha, limits);
     }
-    // The whole-picture hashes come from a large JPEG decoded at a
-    // reduced DCT scale, the same for every command (`hash`, `archive`,
-    // `check`); local features and the probes inside the picture need
-    // more detail: a second decode keeping twice the features' working
-    // size (in full, for most photos).
-    let reduced = timings::time("decode", || {
-        decode::decode_image_reduced(&bytes, limits, decode::HASH_MIN_SIDE)
-    })?;
-    let (width, height) = reduced.full_size;
-    let (decoded, probes, features) = match depth {
+    // A large JPEG is decoded at a reduced DCT scale (see
+    // `decode::JpegPlan`): its whole-picture hashes need little detail,
+    // local features more; the choice depends on the file's size only,
+    // so every command hashes the same picture.
+    let plan = decode::jpeg_plan(&bytes);
+    let decode_at = |min_side: u32| {
+        timings::time("decode", || {
+            decode::decode_image_reduced(&bytes, limits, min_side)
+        })
+    };
+    let decoded = match depth {
+        Depth::Hashes => timings::time("decode", || decode::decode_for_hashes(&bytes, limits))?,
+        Depth::Matching => decode_at(decode::DETAIL_MIN_SIDE)?,
+    };
+    let (width, height) = decoded.full_size;
+    let second;
+    let hash_image: std::borrow::Cow<'_, image::DynamicImage> = match (depth, plan) {
+        (Depth::Matching, decode::JpegPlan::DetailScaled) => decode::hash_view(&decoded),
+        (Depth::Matching, decode::JpegPlan::HashScaled) => {
+            second = decode_at(decode::HASH_MIN_SIDE)?;
+            std::borrow::Cow::Borrowed(&second.image)
+        }
+        _ => std::borrow::Cow::Borrowed(&decoded.image),
+    };
+    let (probes, features) = match depth {
         Depth::Hashes => {
-            let whole = timings::time("perceptual hashes", || hash::perceptual(&reduced.image));
+            let whole = timings::time("perceptual hashes", || hash::perceptual(&hash_image));
             let probe = Probe {
                 hashes: whole,
                 trimmed: None,
             };
-            (reduced, vec![probe], None)
-        }
-        Depth::Matching if reduced.image.width() == width && reduced.image.height() == height => {
-            let (probes, features) = probes_and_features(&reduced, None);
-            (reduced, probes, Some(features))
+            (vec![probe], None)
         }
         Depth::Matching => {
-            let detail = timings::time("decode", || {
-                decode::decode_image_reduced(&bytes, limits, FEATURES_MIN_SIDE)
-            })?;
-            let (probes, features) = probes_and_features(&detail, Some(&reduced.image));
-            drop(reduced);
-            (detail, probes, Some(features))
+            let (probes, features) = probes_and_features(&decoded, Some(&hash_image));
+            (probes, Some(features))
         }
     };
+    drop(hash_image);
     let warnings: Vec<String> = truncation_warning(&decoded, &bytes).into_iter().collect();
     Ok(Analysis {
         path,

@@ -33,7 +33,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use firstseen::decode::{DecodedImage, HASH_MIN_SIDE, Limits, decode_image, decode_image_reduced};
+use firstseen::decode::{DecodedImage, Limits, decode_for_hashes, decode_image};
 use firstseen::hash::pdq::{self, Dihedral, Hash256, PdqWithDihedrals};
 use image::RgbImage;
 
@@ -128,12 +128,16 @@ fn read_rows(path: &Path) -> Vec<Row> {
 
 // ---------------------------------------------------------------- hashing
 
-/// Decodes as firstseen does for a picture's hashes: a large JPEG at a
-/// reduced DCT scale (see `reduced_decode_moves_hashes_a_few_bits`).
+/// The picture firstseen hashes: a large JPEG decoded at a reduced DCT
+/// scale, and halved when very large (see
+/// `reduced_decode_moves_hashes_a_few_bits`).
 fn decode(path: &Path) -> DecodedImage {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    decode_image_reduced(&bytes, &Limits::default(), HASH_MIN_SIDE)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    hashed_view(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn hashed_view(bytes: &[u8]) -> firstseen::error::Result<DecodedImage> {
+    decode_for_hashes(bytes, &Limits::default())
 }
 
 /// firstseen's normal path: decode (upright), `to_rgb8`, PDQ.
@@ -661,10 +665,8 @@ fn reduced_decode_moves_hashes_a_few_bits() {
                 continue;
             }
             let limits = Limits::default();
-            let (Ok(full), Ok(reduced)) = (
-                decode_image(&bytes, &limits),
-                decode_image_reduced(&bytes, &limits, HASH_MIN_SIDE),
-            ) else {
+            let (Ok(full), Ok(reduced)) = (decode_image(&bytes, &limits), hashed_view(&bytes))
+            else {
                 continue;
             };
             if reduced.image.width() == full.image.width() {

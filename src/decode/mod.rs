@@ -115,12 +115,104 @@ pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<DecodedImage> {
     decode_image_at(bytes, limits, None)
 }
 
-/// Shorter side a JPEG decoded for its whole-picture hashes keeps at
-/// least (PDQ filters a picture down to 64×64, pHash and dHash to less).
+/// Shorter side the picture a JPEG's whole-picture hashes are computed
+/// on keeps at least (PDQ filters a picture down to 64×64, pHash and
+/// dHash to less): see [`hash_view`].
 pub const HASH_MIN_SIDE: u32 = 512;
 
+/// Shorter side a large JPEG is decoded to at least ([`decode_image_reduced`]):
+/// twice the working size of local features, so they and the probes
+/// inside a picture keep their detail.
+pub const DETAIL_MIN_SIDE: u32 = 1280;
+
+/// The picture a JPEG's whole-picture hashes (PDQ, pHash, dHash) are
+/// computed on: `decoded` halved once, twice or three times by 2×2
+/// averaging — the most keeping the shorter side at [`HASH_MIN_SIDE`]
+/// or more — or
+/// `decoded` itself when it is smaller than twice that, or not a JPEG.
+/// A function of the decoded pixels only, so `hash`, `archive` and
+/// `check` hash the same picture.
+pub fn hash_view(decoded: &DecodedImage) -> std::borrow::Cow<'_, DynamicImage> {
+    use std::borrow::Cow;
+    let img = &decoded.image;
+    let (w, h) = (img.width(), img.height());
+    let Some(times) = [3, 2, 1]
+        .into_iter()
+        .find(|&t| w.min(h) >> t >= HASH_MIN_SIDE)
+    else {
+        return Cow::Borrowed(img);
+    };
+    match (decoded.format, img) {
+        (MediaFormat::Image(ImageFormat::Jpeg), DynamicImage::ImageRgb8(rgb)) => {
+            let (px, nw, nh) = grey::halve(rgb.as_raw(), w, h, 3, times);
+            image::RgbImage::from_raw(nw, nh, px).map_or(Cow::Borrowed(img), |i| {
+                Cow::Owned(DynamicImage::ImageRgb8(i))
+            })
+        }
+        (MediaFormat::Image(ImageFormat::Jpeg), DynamicImage::ImageLuma8(g)) => {
+            let (px, nw, nh) = grey::halve(g.as_raw(), w, h, 1, times);
+            image::GrayImage::from_raw(nw, nh, px).map_or(Cow::Borrowed(img), |i| {
+                Cow::Owned(DynamicImage::ImageLuma8(i))
+            })
+        }
+        _ => Cow::Borrowed(img),
+    }
+}
+
+/// How a JPEG is decoded, from its size alone (the same for every
+/// command, so `hash`, `archive` and `check` hash the same picture).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JpegPlan {
+    /// Not a JPEG, or too small to reduce: decoded in full, hashed as is.
+    Full,
+    /// Shorter side 1,024–2,559: local features need the full decode;
+    /// the hashes come from a second decode at a reduced DCT scale
+    /// keeping [`HASH_MIN_SIDE`].
+    HashScaled,
+    /// Shorter side 2,560 or more: one decode at a reduced DCT scale
+    /// keeping [`DETAIL_MIN_SIDE`]; the hashes come from it halved
+    /// ([`hash_view`]).
+    DetailScaled,
+}
+
+/// The [`JpegPlan`] for a file's bytes (its header only is read).
+pub fn jpeg_plan(bytes: &[u8]) -> JpegPlan {
+    let short = match sniff(bytes) {
+        Some(MediaFormat::Image(ImageFormat::Jpeg)) => {
+            ImageReader::with_format(Cursor::new(bytes), ImageFormat::Jpeg)
+                .into_dimensions()
+                .ok()
+                .map(|(w, h)| w.min(h))
+        }
+        _ => None,
+    };
+    match short {
+        Some(s) if s >= 2 * DETAIL_MIN_SIDE => JpegPlan::DetailScaled,
+        Some(s) if s >= 2 * HASH_MIN_SIDE => JpegPlan::HashScaled,
+        _ => JpegPlan::Full,
+    }
+}
+
+/// The picture whose whole-picture hashes firstseen stores for a file,
+/// decoded by its [`JpegPlan`] (what `analyze` hashes, alone, for
+/// `hash`).
+///
+/// # Errors
+/// As [`decode_image`].
+pub fn decode_for_hashes(bytes: &[u8], limits: &Limits) -> Result<DecodedImage> {
+    match jpeg_plan(bytes) {
+        JpegPlan::Full => decode_image(bytes, limits),
+        JpegPlan::HashScaled => decode_image_reduced(bytes, limits, HASH_MIN_SIDE),
+        JpegPlan::DetailScaled => {
+            let d = decode_image_reduced(bytes, limits, DETAIL_MIN_SIDE)?;
+            let image = hash_view(&d).into_owned();
+            Ok(DecodedImage { image, ..d })
+        }
+    }
+}
+
 /// [`decode_image`], but a JPEG whose shorter side is at least twice
-/// `min_side` is decoded at a reduced DCT scale (1/2, 1/4 or 1/8: the
+/// `min_side` (firstseen uses [`DETAIL_MIN_SIDE`]) is decoded at a reduced DCT scale (1/2, 1/4 or 1/8: the
 /// smallest keeping the shorter side at `min_side` or more), which
 /// decodes a fraction of the coefficients and none of the discarded
 /// pixels. Other formats, small JPEGs, truncated ones, and any JPEG the

@@ -557,3 +557,53 @@ fn export_never_replaces_a_link_or_a_device() {
             .starts_with("{\"format\"")
     );
 }
+
+/// `hash` (which decodes only what the hashes need) and `archive` /
+/// `check` (which also decode for local features) hash the same picture
+/// of a JPEG, whichever reduced decode its size calls for; the stored
+/// size is the real one.
+#[test]
+fn hash_and_archive_agree_on_reduced_jpeg_decodes() {
+    use firstseen::analyze::{analyze_file, hash_file};
+    use firstseen::decode::{JpegPlan, Limits, jpeg_plan};
+    let t = TestArchive::new();
+    let big = t.scratch().join("big.jpg");
+    let photo = image::open(sample("mate-FreshFlower.jpg")).unwrap();
+    save(
+        &photo.resize_exact(3000, 2600, FilterType::Triangle),
+        &big,
+        90,
+    );
+    let limits = Limits::default();
+    for (path, plan) in [
+        (sample("mate-FreshFlower.jpg"), JpegPlan::HashScaled),
+        (big.clone(), JpegPlan::DetailScaled),
+        (sample("skimage-camera.png"), JpegPlan::Full),
+    ] {
+        assert_eq!(
+            jpeg_plan(&std::fs::read(&path).unwrap()),
+            plan,
+            "{}",
+            path.display()
+        );
+        let h = hash_file(&path, &limits).unwrap();
+        let a = analyze_file(&path, &limits).unwrap();
+        assert_eq!(h.fingerprint.pdq, a.fingerprint.pdq, "{}", path.display());
+        assert_eq!(
+            h.fingerprint.phash,
+            a.fingerprint.phash,
+            "{}",
+            path.display()
+        );
+        assert_eq!(
+            h.fingerprint.dhash,
+            a.fingerprint.dhash,
+            "{}",
+            path.display()
+        );
+        assert_eq!((h.width, h.height), (a.width, a.height));
+    }
+    let a = analyze_file(&big, &limits).unwrap();
+    assert_eq!((a.width, a.height), (3000, 2600));
+    assert!(a.features.as_ref().is_some_and(|f| f.source_width == 3000));
+}
