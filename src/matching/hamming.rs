@@ -257,8 +257,7 @@ impl<const W: usize> MultiIndex<W> {
         out.write_all(&(self.hashes.len() as u64).to_le_bytes())?;
         out.write_all(&(self.chunks.len() as u32).to_le_bytes())?;
         out.write_all(&PERMUTATION_SEED.to_le_bytes())?;
-        let words: Vec<u64> = self.hashes.iter().flatten().copied().collect();
-        write_le(out, &words)?;
+        write_le(out, bytemuck::cast_slice::<[u64; W], u64>(&self.hashes))?;
         for c in &self.chunks {
             out.write_all(&c.start.to_le_bytes())?;
             out.write_all(&c.len.to_le_bytes())?;
@@ -288,16 +287,8 @@ impl<const W: usize> MultiIndex<W> {
             return Err(bad("chunk count"));
         }
         let to = permutation(Self::BITS, read_u64(input)?);
-        let mut words = vec![0u64; n * W];
-        read_u64s(input, &mut words)?;
-        let hashes: Vec<[u64; W]> = words
-            .chunks_exact(W)
-            .map(|c| {
-                let mut h = [0u64; W];
-                h.copy_from_slice(c);
-                h
-            })
-            .collect();
+        let mut hashes = vec![[0u64; W]; n];
+        read_u64s(input, bytemuck::cast_slice_mut(&mut hashes))?;
         let mut chunks = Vec::with_capacity(m as usize);
         let mut next_start = 0;
         for _ in 0..m {
