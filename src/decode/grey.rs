@@ -27,9 +27,33 @@ pub fn luma(img: &DynamicImage) -> GrayImage {
 /// of the input pixels it covers, whole pixels only): fast and alias-free
 /// for large factors.
 pub fn shrink(g: &GrayImage, nw: u32, nh: u32) -> GrayImage {
-    let (nw, nh) = (nw.max(1), nh.max(1));
-    let out = shrink_samples(g.as_raw(), g.width(), g.height(), 1, nw, nh);
-    GrayImage::from_raw(nw, nh, out).unwrap_or_default()
+    let (w, h) = (g.width() as usize, g.height() as usize);
+    let (nw, nh) = (nw.max(1) as usize, nh.max(1) as usize);
+    let src = g.as_raw();
+    let xs: Vec<(usize, usize)> = (0..nw)
+        .map(|i| {
+            let a = i * w / nw;
+            (a, ((i + 1) * w / nw).max(a + 1).min(w))
+        })
+        .collect();
+    let mut out = vec![0u8; nw * nh];
+    let mut acc = vec![0u32; nw];
+    for j in 0..nh {
+        let y0 = j * h / nh;
+        let y1 = ((j + 1) * h / nh).max(y0 + 1).min(h);
+        acc.iter_mut().for_each(|a| *a = 0);
+        for y in y0..y1 {
+            let row = &src[y * w..(y + 1) * w];
+            for (a, &(x0, x1)) in acc.iter_mut().zip(&xs) {
+                *a += row[x0..x1].iter().map(|&v| u32::from(v)).sum::<u32>();
+            }
+        }
+        for (i, (&a, &(x0, x1))) in acc.iter().zip(&xs).enumerate() {
+            let n = ((x1 - x0) * (y1 - y0)) as u32;
+            out[j * nw + i] = ((a + n / 2) / n) as u8;
+        }
+    }
+    GrayImage::from_raw(nw as u32, nh as u32, out).unwrap_or_default()
 }
 
 /// Halves a picture of `c` interleaved channels `times` times, each
@@ -37,7 +61,9 @@ pub fn shrink(g: &GrayImage, nw: u32, nh: u32) -> GrayImage {
 /// column is dropped): the exact, fast special case of [`shrink`] by a
 /// power of two. Returns the samples and the new size.
 pub fn halve(src: &[u8], w: u32, h: u32, c: usize, times: u32) -> (Vec<u8>, u32, u32) {
-    let (mut buf, mut w, mut h) = (src.to_vec(), w as usize, h as usize);
+    // The first pass reads `src` itself: no copy of the large picture.
+    let mut buf = std::borrow::Cow::Borrowed(src);
+    let (mut w, mut h) = (w as usize, h as usize);
     for _ in 0..times {
         let (nw, nh) = ((w / 2).max(1), (h / 2).max(1));
         if w < 2 || h < 2 {
@@ -58,40 +84,9 @@ pub fn halve(src: &[u8], w: u32, h: u32, c: usize, times: u32) -> (Vec<u8>, u32,
                 }
             }
         }
-        (buf, w, h) = (out, nw, nh);
+        (buf, w, h) = (std::borrow::Cow::Owned(out), nw, nh);
     }
-    (buf, w as u32, h as u32)
-}
-
-fn shrink_samples(src: &[u8], w: u32, h: u32, c: usize, nw: u32, nh: u32) -> Vec<u8> {
-    let (w, h) = (w as usize, h as usize);
-    let (nw, nh) = (nw as usize, nh as usize);
-    let xs: Vec<(usize, usize)> = (0..nw)
-        .map(|i| {
-            let a = i * w / nw;
-            (a, ((i + 1) * w / nw).max(a + 1).min(w))
-        })
-        .collect();
-    let mut out = vec![0u8; nw * nh * c];
-    let mut acc = vec![0u32; nw * c];
-    for j in 0..nh {
-        let y0 = j * h / nh;
-        let y1 = ((j + 1) * h / nh).max(y0 + 1).min(h);
-        acc.iter_mut().for_each(|a| *a = 0);
-        for y in y0..y1 {
-            let row = &src[y * w * c..(y + 1) * w * c];
-            for (a, &(x0, x1)) in acc.iter_mut().zip(&xs) {
-                *a += row[x0..x1].iter().map(|&v| u32::from(v)).sum::<u32>();
-            }
-        }
-        for (i, &(x0, x1)) in xs.iter().enumerate() {
-            let n = ((x1 - x0) * (y1 - y0)) as u32;
-            for k in 0..c {
-                out[(j * nw + i) * c + k] = ((acc[i * c + k] + n / 2) / n) as u8;
-            }
-        }
-    }
-    out
+    (buf.into_owned(), w as u32, h as u32)
 }
 
 /// A grey copy fitting in `max_side` × `max_side` (aspect kept; never

@@ -245,14 +245,14 @@ pub fn load_index(catalog: &Catalog, dir: Option<&Path>) -> Result<Index> {
 }
 
 /// Brings the archive's persistent hash index up to date after items
-/// were added outside `archive` (an import): see [`Index::save`].
+/// were added outside `archive` (an import): opening it folds in
+/// [`MERGE_AT`] or more new hashes, or rebuilds a stale one, and saves
+/// the result (see [`Index::open`]).
 ///
 /// # Errors
-/// Catalog errors, and I/O errors writing the index file.
+/// Catalog errors.
 pub fn update_index(archive: &Archive) -> Result<()> {
-    Index::open(archive.dir(), &archive.catalog)?
-        .0
-        .save(archive.dir(), &archive.catalog)
+    Index::open(archive.dir(), &archive.catalog).map(drop)
 }
 
 /// Every archived item an analysed file matches, best first: the exact
