@@ -17,17 +17,28 @@
 //! hashes; memory is the hashes plus four bytes per chunk per hash plus
 //! the bucket offsets (92 bytes per 256-bit hash at ten million).
 //!
-//! The tables serialise to a flat little-endian file ([`MultiIndex::write`],
-//! [`MultiIndex::read`]); reading checks every offset and id, so a damaged
-//! file is an error, never a wrong answer or a panic.
+//! The index is one run of little-endian bytes, the same in memory and in
+//! its file ([`MultiIndex::encode`], [`MultiIndex::parse`]), queried in
+//! place: an index file mapped into memory is searched without being
+//! read whole, so a query touches only the buckets and hashes it probes.
+//! Opening checks the layout and the tables' ends; each bucket bound and
+//! id is checked when read, so a damaged file gives an error or wrong
+//! answers (which `verify` finds), never a read out of bounds or a panic.
 
 use std::io::{Read, Write};
 
+use super::slab::{Cursor, Slab, put_u32s, put_u64s, u32_at, u64_at};
+
 /// An exact Hamming-radius index over hashes of `64·W` bits.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct MultiIndex<const W: usize> {
-    /// The hashes with their bits permuted by `to`.
-    hashes: Vec<[u64; W]>,
+    slab: Slab,
+    /// This index's bytes in the slab.
+    at: usize,
+    end: usize,
+    n: usize,
+    /// Where the hashes (bits permuted by `to`) start.
+    hashes_at: usize,
     /// Bit `b` of a hash is bit `to[b]` of its permuted form.
     to: Vec<u16>,
     /// The inverse of `to`.
@@ -39,10 +50,12 @@ pub struct MultiIndex<const W: usize> {
 struct Chunk {
     start: u32,
     len: u32,
-    /// `offsets[v]..offsets[v + 1]` are the positions in `ids` of the
-    /// hashes whose chunk value is `v` (`2^len + 1` entries).
-    offsets: Vec<u32>,
-    ids: Vec<u32>,
+    /// Where `offsets` start: `offsets[v]..offsets[v + 1]` (`2^len + 1`
+    /// little-endian `u32`) are the positions in `ids` of the hashes
+    /// whose chunk value is `v`.
+    offsets_at: usize,
+    /// Where `ids` (`n` little-endian `u32`) start.
+    ids_at: usize,
 }
 
 /// Largest chunk width: the offset tables stay at 16 MB a chunk.
@@ -56,20 +69,31 @@ impl<const W: usize> Default for MultiIndex<W> {
     }
 }
 
+impl<const W: usize> PartialEq for MultiIndex<W> {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes() == other.bytes()
+    }
+}
+
+impl<const W: usize> std::fmt::Debug for MultiIndex<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MultiIndex")
+            .field("hashes", &self.n)
+            .field("chunks", &self.chunks)
+            .field("slab", &self.slab)
+            .finish()
+    }
+}
+
 impl<const W: usize> MultiIndex<W> {
     const BITS: u32 = 64 * W as u32;
 
-    /// Builds the index over `hashes`; ids are positions in it.
+    /// Builds the index over `hashes` in memory; ids are positions in it.
     ///
     /// # Panics
     /// When there are 2³² hashes or more.
     pub fn build(hashes: Vec<[u64; W]>) -> MultiIndex<W> {
-        let n = hashes.len();
-        let width = if n < MIN_INDEXED {
-            0
-        } else {
-            (n.ilog2().saturating_sub(2)).clamp(4, MAX_WIDTH)
-        };
+        let width = Self::width_for(hashes.len());
         MultiIndex::build_with_width(hashes, width)
     }
 
@@ -77,53 +101,157 @@ impl<const W: usize> MultiIndex<W> {
     ///
     /// # Panics
     /// When there are 2³² hashes or more, or `width` exceeds 22.
-    pub fn build_with_width(mut hashes: Vec<[u64; W]>, width: u32) -> MultiIndex<W> {
+    pub fn build_with_width(hashes: Vec<[u64; W]>, width: u32) -> MultiIndex<W> {
+        let mut bytes = Vec::new();
+        Self::encode_with_width(hashes, width, &mut bytes);
+        let (index, _) =
+            MultiIndex::parse(&Slab::heap(bytes), 0).expect("an index just encoded parses");
+        index
+    }
+
+    fn width_for(n: usize) -> u32 {
+        if n < MIN_INDEXED {
+            0
+        } else {
+            (n.ilog2().saturating_sub(2)).clamp(4, MAX_WIDTH)
+        }
+    }
+
+    /// Appends the index over `hashes` (the bytes [`MultiIndex::parse`]
+    /// reads) to `out`.
+    ///
+    /// # Panics
+    /// When there are 2³² hashes or more.
+    pub fn encode(hashes: Vec<[u64; W]>, out: &mut Vec<u8>) {
+        let width = Self::width_for(hashes.len());
+        Self::encode_with_width(hashes, width, out);
+    }
+
+    fn encode_with_width(mut hashes: Vec<[u64; W]>, width: u32, out: &mut Vec<u8>) {
         assert!(u32::try_from(hashes.len()).is_ok(), "too many hashes");
         assert!(width <= MAX_WIDTH, "chunk width above {MAX_WIDTH}");
         let to = permutation(Self::BITS, PERMUTATION_SEED);
         for h in &mut hashes {
             *h = permute(h, &to);
         }
-        let chunks = if width == 0 {
+        let layout = if width == 0 {
             Vec::new()
         } else {
             layout(Self::BITS, width)
-                .into_iter()
-                .map(|(start, len)| Chunk::build(&hashes, start, len))
-                .collect()
         };
+        out.extend_from_slice(&(W as u32).to_le_bytes());
+        out.extend_from_slice(&(hashes.len() as u64).to_le_bytes());
+        out.extend_from_slice(&(layout.len() as u32).to_le_bytes());
+        out.extend_from_slice(&PERMUTATION_SEED.to_le_bytes());
+        put_u64s(out, bytemuck::cast_slice::<[u64; W], u64>(&hashes));
+        for (start, len) in layout {
+            let (offsets, ids) = bucket(&hashes, start, len);
+            out.extend_from_slice(&start.to_le_bytes());
+            out.extend_from_slice(&len.to_le_bytes());
+            put_u32s(out, &offsets);
+            put_u32s(out, &ids);
+        }
+    }
+
+    /// The index whose bytes start at `at` in `slab`, and where they end.
+    /// Checks the header, the layout and that every table fits; the
+    /// tables themselves are read only by queries.
+    ///
+    /// # Errors
+    /// `InvalidData` (or `UnexpectedEof`) for bytes that are not such an
+    /// index or are damaged.
+    pub fn parse(slab: &Slab, at: usize) -> std::io::Result<(MultiIndex<W>, usize)> {
+        let bad =
+            |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
+        let bytes = slab.bytes();
+        let mut c = Cursor::new(bytes, at);
+        if c.u32()? as usize != W {
+            return Err(bad("hash width differs"));
+        }
+        let n = usize::try_from(c.u64()?).map_err(|_| bad("hash count"))?;
+        if u32::try_from(n).is_err() {
+            return Err(bad("hash count"));
+        }
+        let m = c.u32()?;
+        if m > Self::BITS {
+            return Err(bad("chunk count"));
+        }
+        let to = permutation(Self::BITS, c.u64()?);
+        let hashes_at = c.skip(n, 8 * W)?;
+        let mut chunks = Vec::with_capacity(m as usize);
+        let mut next_start = 0;
+        for _ in 0..m {
+            let start = c.u32()?;
+            let len = c.u32()?;
+            if start != next_start || len == 0 || len > MAX_WIDTH || start + len > Self::BITS {
+                return Err(bad("chunk layout"));
+            }
+            next_start = start + len;
+            let slots = (1usize << len) + 1;
+            let offsets_at = c.skip(slots, 4)?;
+            let ids_at = c.skip(n, 4)?;
+            if u32_at(bytes, offsets_at) != 0 || u32_at(bytes, ids_at - 4) as usize != n {
+                return Err(bad("chunk table"));
+            }
+            chunks.push(Chunk {
+                start,
+                len,
+                offsets_at,
+                ids_at,
+            });
+        }
+        if m > 0 && next_start != Self::BITS {
+            return Err(bad("chunk layout"));
+        }
         let from = inverse(&to);
-        MultiIndex {
-            hashes,
+        let index = MultiIndex {
+            slab: slab.clone(),
+            at,
+            end: c.at,
+            n,
+            hashes_at,
             to,
             from,
             chunks,
-        }
+        };
+        Ok((index, c.at))
+    }
+
+    /// This index's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.slab.bytes()[self.at..self.end]
     }
 
     /// Number of hashes.
     pub fn len(&self) -> usize {
-        self.hashes.len()
+        self.n
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.hashes.is_empty()
+        self.n == 0
     }
 
     /// The hash with id `id`.
+    ///
+    /// # Panics
+    /// When `id` is not below [`MultiIndex::len`].
     pub fn hash(&self, id: u32) -> [u64; W] {
-        permute(&self.hashes[id as usize], &self.from)
+        assert!((id as usize) < self.n, "hash id out of range");
+        permute(&self.permuted(id), &self.from)
     }
 
-    /// Bytes of memory held.
+    /// The stored (permuted) form of hash `id` (< n).
+    #[inline]
+    fn permuted(&self, id: u32) -> [u64; W] {
+        let b = self.slab.bytes();
+        let at = self.hashes_at + id as usize * 8 * W;
+        std::array::from_fn(|w| u64_at(b, at + 8 * w))
+    }
+
+    /// Bytes the index takes (in memory, or mapped from its file).
     pub fn memory_bytes(&self) -> usize {
-        self.hashes.len() * 8 * W
-            + self
-                .chunks
-                .iter()
-                .map(|c| 4 * (c.offsets.len() + c.ids.len()))
-                .sum::<usize>()
+        self.end - self.at
     }
 
     /// Calls `found(id, distance)` once for every hash within `radius` of
@@ -143,10 +271,10 @@ impl<const W: usize> MultiIndex<W> {
     }
 
     fn scan_permuted(&self, query: &[u64; W], radius: u32, found: &mut impl FnMut(u32, u32)) {
-        for (id, h) in self.hashes.iter().enumerate() {
-            let d = distance(h, query);
+        for id in 0..self.n as u32 {
+            let d = distance(&self.permuted(id), query);
             if d <= radius {
-                found(id as u32, d);
+                found(id, d);
             }
         }
     }
@@ -159,7 +287,7 @@ impl<const W: usize> MultiIndex<W> {
             return None;
         }
         let radii = split_radius(radius, m);
-        let n = self.hashes.len() as f64;
+        let n = self.n as f64;
         let cost: f64 = self
             .chunks
             .iter()
@@ -171,6 +299,20 @@ impl<const W: usize> MultiIndex<W> {
             })
             .sum();
         (cost < n).then_some(radii)
+    }
+
+    /// Bucket `v` of `chunk` as a range of positions in its ids; empty
+    /// when the stored bounds are damaged.
+    #[inline]
+    fn bucket(&self, chunk: &Chunk, v: usize) -> (usize, usize) {
+        let b = self.slab.bytes();
+        let lo = u32_at(b, chunk.offsets_at + 4 * v) as usize;
+        let hi = u32_at(b, chunk.offsets_at + 4 * v + 4) as usize;
+        if lo <= hi && hi <= self.n {
+            (lo, hi)
+        } else {
+            (0, 0)
+        }
     }
 
     fn probe(
@@ -205,8 +347,7 @@ impl<const W: usize> MultiIndex<W> {
                 });
             }
             for e in &mut p {
-                e.2 = chunk.offsets[e.0] as usize;
-                e.3 = chunk.offsets[e.0 + 1] as usize;
+                (e.2, e.3) = self.bucket(chunk, e.0);
             }
             let extra: usize = p
                 .iter()
@@ -221,15 +362,23 @@ impl<const W: usize> MultiIndex<W> {
         for &(_, i) in &extra_cost[..wide] {
             chosen[i] = low + 1;
         }
+        let b = self.slab.bytes();
         let mut candidates: Vec<u32> = Vec::new();
         for (i, chunk) in self.chunks.iter().enumerate() {
             candidates.clear();
             for e in probes[i].iter().filter(|e| e.1 as i32 <= chosen[i]) {
-                candidates.extend_from_slice(&chunk.ids[e.2..e.3]);
+                let ids = &b[chunk.ids_at + 4 * e.2..chunk.ids_at + 4 * e.3];
+                candidates.extend(
+                    ids.chunks_exact(4)
+                        .map(|w| u32::from_le_bytes(w.try_into().expect("four bytes"))),
+                );
             }
             for &id in &candidates {
-                let h = &self.hashes[id as usize];
-                let d = distance(h, query);
+                if id as usize >= self.n {
+                    continue; // a damaged table
+                }
+                let h = self.permuted(id);
+                let d = distance(&h, query);
                 if d > radius {
                     continue;
                 }
@@ -239,7 +388,7 @@ impl<const W: usize> MultiIndex<W> {
                     .zip(&chosen[..i])
                     .zip(&keys[..i])
                     .any(|((c, &rj), &kj)| {
-                        rj >= 0 && (extract(h, c.start, c.len) ^ kj).count_ones() <= rj as u32
+                        rj >= 0 && (extract(&h, c.start, c.len) ^ kj).count_ones() <= rj as u32
                     });
                 if !earlier {
                     found(id, d);
@@ -248,121 +397,53 @@ impl<const W: usize> MultiIndex<W> {
         }
     }
 
-    /// Writes the index (hashes and tables) to `out`.
+    /// Writes the index to `out` (its bytes as they are).
     ///
     /// # Errors
     /// I/O errors of `out`.
     pub fn write(&self, out: &mut impl Write) -> std::io::Result<()> {
-        out.write_all(&(W as u32).to_le_bytes())?;
-        out.write_all(&(self.hashes.len() as u64).to_le_bytes())?;
-        out.write_all(&(self.chunks.len() as u32).to_le_bytes())?;
-        out.write_all(&PERMUTATION_SEED.to_le_bytes())?;
-        write_le(out, bytemuck::cast_slice::<[u64; W], u64>(&self.hashes))?;
-        for c in &self.chunks {
-            out.write_all(&c.start.to_le_bytes())?;
-            out.write_all(&c.len.to_le_bytes())?;
-            write_le(out, &c.offsets)?;
-            write_le(out, &c.ids)?;
-        }
-        Ok(())
+        out.write_all(self.bytes())
     }
 
-    /// Reads an index written by [`MultiIndex::write`], checking it whole.
+    /// Reads an index written by [`MultiIndex::write`] into memory; the
+    /// input must hold it and nothing more.
     ///
     /// # Errors
     /// I/O errors; `InvalidData` for a file that is not such an index or
     /// is damaged.
     pub fn read(input: &mut impl Read) -> std::io::Result<MultiIndex<W>> {
-        let bad =
-            |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
-        if read_u32(input)? as usize != W {
-            return Err(bad("hash width differs"));
+        let mut bytes = Vec::new();
+        input.read_to_end(&mut bytes)?;
+        let (index, end) = MultiIndex::parse(&Slab::heap(bytes), 0)?;
+        if end != index.slab.bytes().len() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "bytes after the index",
+            ));
         }
-        let n = usize::try_from(read_u64(input)?).map_err(|_| bad("hash count"))?;
-        if u32::try_from(n).is_err() {
-            return Err(bad("hash count"));
-        }
-        let m = read_u32(input)?;
-        if m > Self::BITS {
-            return Err(bad("chunk count"));
-        }
-        let to = permutation(Self::BITS, read_u64(input)?);
-        let mut hashes = vec![[0u64; W]; n];
-        read_u64s(input, bytemuck::cast_slice_mut(&mut hashes))?;
-        let mut chunks = Vec::with_capacity(m as usize);
-        let mut next_start = 0;
-        for _ in 0..m {
-            let start = read_u32(input)?;
-            let len = read_u32(input)?;
-            if start != next_start || len == 0 || len > MAX_WIDTH || start + len > Self::BITS {
-                return Err(bad("chunk layout"));
-            }
-            next_start = start + len;
-            let mut offsets = vec![0u32; (1usize << len) + 1];
-            read_u32s(input, &mut offsets)?;
-            let mut ids = vec![0u32; n];
-            read_u32s(input, &mut ids)?;
-            let chunk = Chunk {
-                start,
-                len,
-                offsets,
-                ids,
-            };
-            if !chunk.is_consistent(n) {
-                return Err(bad("chunk table"));
-            }
-            chunks.push(chunk);
-        }
-        if m > 0 && next_start != Self::BITS {
-            return Err(bad("chunk layout"));
-        }
-        let from = inverse(&to);
-        Ok(MultiIndex {
-            hashes,
-            to,
-            from,
-            chunks,
-        })
+        Ok(index)
     }
 }
 
-impl Chunk {
-    /// A counting sort of the hashes by this chunk's value.
-    fn build<const W: usize>(hashes: &[[u64; W]], start: u32, len: u32) -> Chunk {
-        let keys: Vec<u32> = hashes.iter().map(|h| extract(h, start, len)).collect();
-        let mut offsets = vec![0u32; (1usize << len) + 1];
-        for &k in &keys {
-            offsets[k as usize + 1] += 1;
-        }
-        for v in 1..offsets.len() {
-            offsets[v] += offsets[v - 1];
-        }
-        let mut fill = offsets.clone();
-        let mut ids = vec![0u32; hashes.len()];
-        for (id, &k) in keys.iter().enumerate() {
-            let slot = &mut fill[k as usize];
-            ids[*slot as usize] = id as u32;
-            *slot += 1;
-        }
-        Chunk {
-            start,
-            len,
-            offsets,
-            ids,
-        }
+/// A counting sort of the hashes by the chunk at `start..start + len`:
+/// the bucket offsets (`2^len + 1`) and the ids in bucket order.
+fn bucket<const W: usize>(hashes: &[[u64; W]], start: u32, len: u32) -> (Vec<u32>, Vec<u32>) {
+    let keys: Vec<u32> = hashes.iter().map(|h| extract(h, start, len)).collect();
+    let mut offsets = vec![0u32; (1usize << len) + 1];
+    for &k in &keys {
+        offsets[k as usize + 1] += 1;
     }
-
-    /// Offsets rise from 0 to n and every id names a hash: enough that
-    /// no query can index out of bounds (sequential passes, cheap
-    /// enough for every command). Whether each id sits in the right
-    /// bucket is `verify`'s to check (it compares the whole index with
-    /// the catalog).
-    fn is_consistent(&self, n: usize) -> bool {
-        self.offsets.first() == Some(&0)
-            && self.offsets.last().map(|&o| o as usize) == Some(n)
-            && self.offsets.windows(2).all(|w| w[0] <= w[1])
-            && self.ids.iter().all(|&id| (id as usize) < n)
+    for v in 1..offsets.len() {
+        offsets[v] += offsets[v - 1];
     }
+    let mut fill = offsets.clone();
+    let mut ids = vec![0u32; hashes.len()];
+    for (id, &k) in keys.iter().enumerate() {
+        let slot = &mut fill[k as usize];
+        ids[*slot as usize] = id as u32;
+        *slot += 1;
+    }
+    (offsets, ids)
 }
 
 /// Cuts `bits` into chunks of about `width` bits: `(start, len)`, the
@@ -477,66 +558,6 @@ fn each_within(v: u32, len: u32, r: u32, f: &mut impl FnMut(u32, u32)) {
         }
     }
     flips(v, 0, len, 0, r, f);
-}
-
-/// Numbers the index file holds, little-endian.
-pub(super) trait Le: bytemuck::Pod {
-    fn swap(self) -> Self;
-}
-impl Le for u32 {
-    fn swap(self) -> Self {
-        self.swap_bytes()
-    }
-}
-impl Le for u64 {
-    fn swap(self) -> Self {
-        self.swap_bytes()
-    }
-}
-
-/// Writes `values` little-endian: their bytes as they are on a
-/// little-endian machine.
-pub(super) fn write_le<T: Le>(out: &mut impl Write, values: &[T]) -> std::io::Result<()> {
-    if cfg!(target_endian = "little") {
-        return out.write_all(bytemuck::cast_slice(values));
-    }
-    for block in values.chunks(1 << 14) {
-        let swapped: Vec<T> = block.iter().map(|v| v.swap()).collect();
-        out.write_all(bytemuck::cast_slice(&swapped))?;
-    }
-    Ok(())
-}
-
-pub(super) fn read_u32s(input: &mut impl Read, out: &mut [u32]) -> std::io::Result<()> {
-    input.read_exact(bytemuck::cast_slice_mut(out))?;
-    if cfg!(target_endian = "big") {
-        for v in out.iter_mut() {
-            *v = u32::from_le(*v);
-        }
-    }
-    Ok(())
-}
-
-pub(super) fn read_u64s(input: &mut impl Read, out: &mut [u64]) -> std::io::Result<()> {
-    input.read_exact(bytemuck::cast_slice_mut(out))?;
-    if cfg!(target_endian = "big") {
-        for v in out.iter_mut() {
-            *v = u64::from_le(*v);
-        }
-    }
-    Ok(())
-}
-
-fn read_u32(input: &mut impl Read) -> std::io::Result<u32> {
-    let mut b = [0u8; 4];
-    input.read_exact(&mut b)?;
-    Ok(u32::from_le_bytes(b))
-}
-
-fn read_u64(input: &mut impl Read) -> std::io::Result<u64> {
-    let mut b = [0u8; 8];
-    input.read_exact(&mut b)?;
-    Ok(u64::from_le_bytes(b))
 }
 
 #[cfg(test)]
@@ -739,8 +760,11 @@ mod tests {
                 "cut {cut}"
             );
         }
+        // The first chunk's start, its first offset, the last chunk's
+        // last offset (just before its ids).
         let tables = 24 + 2000 * 32;
-        for pos in [tables + 2, tables + 9, bytes.len() - 1, bytes.len() - 3] {
+        let last_offset = bytes.len() - 2000 * 4 - 2;
+        for pos in [tables + 2, tables + 9, last_offset] {
             let mut bad = bytes.clone();
             bad[pos] ^= 0x40;
             assert!(
@@ -749,6 +773,9 @@ mod tests {
             );
         }
         assert!(MultiIndex::<1>::read(&mut bytes.as_slice()).is_err());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(MultiIndex::<4>::read(&mut longer.as_slice()).is_err());
         // Any flipped byte: an error, or an index whose queries run (a
         // wrong answer from a damaged file is `verify`'s to find).
         let mut rng = Rng(5);

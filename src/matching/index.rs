@@ -18,12 +18,13 @@
 //! descriptors.
 
 use std::collections::HashMap;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::hamming::{MultiIndex, read_u32s, read_u64s, write_le};
+use super::hamming::MultiIndex;
+use super::slab::{Cursor, Slab, put_u32s, put_u64s, u32_at, u64_at};
 use super::{SIMILAR_DHASH, SIMILAR_PHASH, Thresholds};
 use crate::error::{Error, Result};
 use crate::hash::features::{self, Features};
@@ -65,25 +66,53 @@ pub struct Index {
 }
 
 /// The catalog's hashes up to one item, in multi-index tables: what the
-/// index file holds. Entries are in catalog order (item, then frame
-/// start).
-#[derive(Debug, Clone, Default, PartialEq)]
+/// index file holds, queried in place (see [`super::slab`]). Entries are
+/// in catalog order (item, then frame start).
+///
+/// File layout, little-endian: magic, `edits`, last item, its SHA-256,
+/// entry count `n`, then per entry its item (`u64`), PDQ quality (`u8`)
+/// and span number (`u32`, [`NO_SPAN`] for a photo), the span count and
+/// spans (two `f64`), the PDQ [`MultiIndex`], the count `m` of entries
+/// with pHash and dHash, their entry numbers (`u32`) and dHashes (`u64`),
+/// and the pHash [`MultiIndex`].
+#[derive(Debug, Clone)]
 struct Snapshot {
+    slab: Slab,
     /// The catalog state the snapshot reflects.
     edits: i64,
     last_item: ItemId,
     /// SHA-256 of that last item: a snapshot of another catalog is stale.
     last_sha: Option<Sha256>,
+    n: usize,
+    items_at: usize,
+    quality_at: usize,
+    span_of_at: usize,
+    spans: usize,
+    spans_at: usize,
     pdq: MultiIndex<4>,
-    items: Vec<ItemId>,
-    quality: Vec<u8>,
-    /// Per entry: an index into `spans`, or [`NO_SPAN`] for a photo.
-    span_of: Vec<u32>,
-    spans: Vec<(f64, f64)>,
     /// pHash of the entries that have both pHash and dHash.
     similar: MultiIndex<1>,
-    similar_entry: Vec<u32>,
-    dhash: Vec<u64>,
+    similar_entry_at: usize,
+    dhash_at: usize,
+}
+
+impl Default for Snapshot {
+    fn default() -> Self {
+        Snapshot::build(
+            HashState {
+                edits: 0,
+                last_item: ItemId(0),
+            },
+            None,
+            &[],
+        )
+    }
+}
+
+impl PartialEq for Snapshot {
+    fn eq(&self, other: &Self) -> bool {
+        self.slab.bytes() == other.slab.bytes()
+    }
 }
 
 const NO_SPAN: u32 = u32::MAX;
@@ -108,17 +137,31 @@ pub const MIN_VOTES: usize = 6;
 
 impl Snapshot {
     fn build(state: HashState, last_sha: Option<Sha256>, rows: &[IndexedHash]) -> Snapshot {
+        let n = rows.len();
+        let mut out = Vec::with_capacity(128 + n * 200);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&state.edits.to_le_bytes());
+        out.extend_from_slice(&state.last_item.0.to_le_bytes());
+        out.extend_from_slice(&last_sha.map_or([0; 32], |s| s.0));
+        out.extend_from_slice(&(n as u64).to_le_bytes());
+        let items: Vec<u64> = rows.iter().map(|r| r.item.0 as u64).collect();
+        put_u64s(&mut out, &items);
+        out.extend(rows.iter().map(|r| r.quality));
         let mut spans = Vec::new();
-        let span_of = rows
+        let span_of: Vec<u32> = rows
             .iter()
             .map(|r| match r.span {
-                Some(s) => {
-                    spans.push(s);
-                    (spans.len() - 1) as u32
+                Some((a, b)) => {
+                    spans.extend([a.to_bits(), b.to_bits()]);
+                    (spans.len() / 2 - 1) as u32
                 }
                 None => NO_SPAN,
             })
             .collect();
+        put_u32s(&mut out, &span_of);
+        out.extend_from_slice(&((spans.len() / 2) as u64).to_le_bytes());
+        put_u64s(&mut out, &spans);
+        MultiIndex::encode(rows.iter().map(|r| r.hash.words()).collect(), &mut out);
         let mut similar_entry = Vec::new();
         let mut phash = Vec::new();
         let mut dhash = Vec::new();
@@ -129,144 +172,118 @@ impl Snapshot {
                 dhash.push(d.0);
             }
         }
-        Snapshot {
-            edits: state.edits,
-            last_item: state.last_item,
-            last_sha,
-            pdq: MultiIndex::build(rows.iter().map(|r| r.hash.words()).collect()),
-            items: rows.iter().map(|r| r.item).collect(),
-            quality: rows.iter().map(|r| r.quality).collect(),
-            span_of,
-            spans,
-            similar: MultiIndex::build(phash),
-            similar_entry,
-            dhash,
+        out.extend_from_slice(&(similar_entry.len() as u64).to_le_bytes());
+        put_u32s(&mut out, &similar_entry);
+        put_u64s(&mut out, &dhash);
+        MultiIndex::encode(phash, &mut out);
+        Snapshot::parse(Slab::heap(out)).expect("a snapshot just encoded parses")
+    }
+
+    /// The snapshot in `slab` (checked as [`MultiIndex::parse`] checks).
+    fn parse(slab: Slab) -> std::io::Result<Snapshot> {
+        let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not a firstseen index");
+        let bytes = slab.bytes();
+        let mut c = Cursor::new(bytes, 0);
+        if &c.take::<16>()? != MAGIC {
+            return Err(bad());
         }
+        let edits = i64::from_le_bytes(c.take()?);
+        let last_item = ItemId(i64::from_le_bytes(c.take()?));
+        let sha: [u8; 32] = c.take()?;
+        let last_sha = (sha != [0; 32]).then_some(Sha256(sha));
+        let n = count(&mut c, u32::MAX as usize)?;
+        let items_at = c.skip(n, 8)?;
+        let quality_at = c.skip(n, 1)?;
+        let span_of_at = c.skip(n, 4)?;
+        let spans = count(&mut c, n)?;
+        let spans_at = c.skip(spans, 16)?;
+        let (pdq, end) = MultiIndex::parse(&slab, c.at)?;
+        c.at = end;
+        let m = count(&mut c, n)?;
+        let similar_entry_at = c.skip(m, 4)?;
+        let dhash_at = c.skip(m, 8)?;
+        let (similar, end) = MultiIndex::parse(&slab, c.at)?;
+        if pdq.len() != n || similar.len() != m || end != bytes.len() {
+            return Err(bad());
+        }
+        Ok(Snapshot {
+            slab,
+            edits,
+            last_item,
+            last_sha,
+            n,
+            items_at,
+            quality_at,
+            span_of_at,
+            spans,
+            spans_at,
+            pdq,
+            similar,
+            similar_entry_at,
+            dhash_at,
+        })
     }
 
     fn len(&self) -> usize {
-        self.items.len()
+        self.n
+    }
+
+    fn item(&self, k: usize) -> ItemId {
+        ItemId(u64_at(self.slab.bytes(), self.items_at + 8 * k) as i64)
     }
 
     /// Entry `k` as a catalog row.
     fn row(&self, k: usize) -> IndexedHash {
         IndexedHash {
-            item: self.items[k],
+            item: self.item(k),
             hash: Hash256::from_words(&self.pdq.hash(k as u32)),
-            quality: self.quality[k],
+            quality: self.slab.bytes()[self.quality_at + k],
             phash: None,
             dhash: None,
             span: self.span(k),
         }
     }
 
+    /// The span of entry `k` (none for a photo, or a damaged number).
     fn span(&self, k: usize) -> Option<(f64, f64)> {
-        let s = self.span_of[k];
-        (s != NO_SPAN).then(|| self.spans[s as usize])
+        let b = self.slab.bytes();
+        let s = u32_at(b, self.span_of_at + 4 * k) as usize;
+        (s < self.spans).then(|| {
+            let at = self.spans_at + 16 * s;
+            (
+                f64::from_bits(u64_at(b, at)),
+                f64::from_bits(u64_at(b, at + 8)),
+            )
+        })
+    }
+
+    /// The entry number and dHash of pHash entry `j`; `None` when the
+    /// stored number is damaged.
+    fn similar_entry(&self, j: usize) -> Option<(usize, Hash64)> {
+        let b = self.slab.bytes();
+        let k = u32_at(b, self.similar_entry_at + 4 * j) as usize;
+        (k < self.n).then(|| (k, Hash64(u64_at(b, self.dhash_at + 8 * j))))
     }
 
     /// Every entry as catalog rows, pHash and dHash included.
     fn rows(&self) -> Vec<IndexedHash> {
         let mut rows: Vec<IndexedHash> = (0..self.len()).map(|k| self.row(k)).collect();
-        for (j, &k) in self.similar_entry.iter().enumerate() {
-            rows[k as usize].phash = Some(Hash64(self.similar.hash(j as u32)[0]));
-            rows[k as usize].dhash = Some(Hash64(self.dhash[j]));
+        for j in 0..self.similar.len() {
+            if let Some((k, d)) = self.similar_entry(j) {
+                rows[k].phash = Some(Hash64(self.similar.hash(j as u32)[0]));
+                rows[k].dhash = Some(d);
+            }
         }
         rows
     }
 
     fn write(&self, out: &mut impl Write) -> std::io::Result<()> {
-        out.write_all(MAGIC)?;
-        out.write_all(&self.edits.to_le_bytes())?;
-        out.write_all(&self.last_item.0.to_le_bytes())?;
-        out.write_all(&self.last_sha.map_or([0; 32], |s| s.0))?;
-        out.write_all(&(self.len() as u64).to_le_bytes())?;
-        let items: Vec<u64> = self.items.iter().map(|i| i.0 as u64).collect();
-        write_le(out, &items)?;
-        out.write_all(&self.quality)?;
-        write_le(out, &self.span_of)?;
-        out.write_all(&(self.spans.len() as u64).to_le_bytes())?;
-        let spans: Vec<u64> = self
-            .spans
-            .iter()
-            .flat_map(|(a, b)| [a.to_bits(), b.to_bits()])
-            .collect();
-        write_le(out, &spans)?;
-        self.pdq.write(out)?;
-        out.write_all(&(self.similar_entry.len() as u64).to_le_bytes())?;
-        write_le(out, &self.similar_entry)?;
-        write_le(out, &self.dhash)?;
-        self.similar.write(out)
-    }
-
-    fn read(input: &mut impl Read) -> std::io::Result<Snapshot> {
-        let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not a firstseen index");
-        let mut magic = [0u8; 16];
-        input.read_exact(&mut magic)?;
-        if &magic != MAGIC {
-            return Err(bad());
-        }
-        let edits = i64::from_le_bytes(take(input)?);
-        let last_item = ItemId(i64::from_le_bytes(take(input)?));
-        let sha: [u8; 32] = take(input)?;
-        let last_sha = (sha != [0; 32]).then_some(Sha256(sha));
-        let n = count(input, u32::MAX as usize)?;
-        let mut items = vec![0u64; n];
-        read_u64s(input, &mut items)?;
-        let items: Vec<ItemId> = items.into_iter().map(|i| ItemId(i as i64)).collect();
-        let mut quality = vec![0u8; n];
-        input.read_exact(&mut quality)?;
-        let mut span_of = vec![0u32; n];
-        read_u32s(input, &mut span_of)?;
-        let k = count(input, n)?;
-        let mut bits = vec![0u64; 2 * k];
-        read_u64s(input, &mut bits)?;
-        let spans: Vec<(f64, f64)> = bits
-            .chunks_exact(2)
-            .map(|p| (f64::from_bits(p[0]), f64::from_bits(p[1])))
-            .collect();
-        if span_of.iter().any(|&s| s != NO_SPAN && s as usize >= k) {
-            return Err(bad());
-        }
-        let pdq = MultiIndex::read(input)?;
-        let m = count(input, n)?;
-        let mut similar_entry = vec![0u32; m];
-        read_u32s(input, &mut similar_entry)?;
-        let mut dhash = vec![0u64; m];
-        read_u64s(input, &mut dhash)?;
-        let similar = MultiIndex::read(input)?;
-        let mut rest = [0u8; 1];
-        if pdq.len() != n
-            || similar.len() != m
-            || similar_entry.iter().any(|&e| e as usize >= n)
-            || input.read(&mut rest)? != 0
-        {
-            return Err(bad());
-        }
-        Ok(Snapshot {
-            edits,
-            last_item,
-            last_sha,
-            pdq,
-            items,
-            quality,
-            span_of,
-            spans,
-            similar,
-            similar_entry,
-            dhash,
-        })
+        out.write_all(self.slab.bytes())
     }
 }
 
-fn take<const N: usize>(input: &mut impl Read) -> std::io::Result<[u8; N]> {
-    let mut b = [0u8; N];
-    input.read_exact(&mut b)?;
-    Ok(b)
-}
-
-fn count(input: &mut impl Read, max: usize) -> std::io::Result<usize> {
-    usize::try_from(u64::from_le_bytes(take(input)?))
+fn count(c: &mut Cursor<'_>, max: usize) -> std::io::Result<usize> {
+    usize::try_from(c.u64()?)
         .ok()
         .filter(|&n| n <= max)
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "count out of range"))
@@ -384,15 +401,9 @@ impl Index {
         rows
     }
 
-    /// Bytes of memory the hash tables hold.
+    /// Bytes the hash tables take (in memory, or mapped from the file).
     pub fn memory_bytes(&self) -> usize {
-        let b = &self.base;
-        b.pdq.memory_bytes()
-            + b.similar.memory_bytes()
-            + b.len() * (8 + 1 + 4)
-            + b.spans.len() * 16
-            + b.similar_entry.len() * 12
-            + self.recent.len() * std::mem::size_of::<IndexedHash>()
+        self.base.slab.bytes().len() + self.recent.len() * std::mem::size_of::<IndexedHash>()
     }
 
     /// Adds the stored local features of archived pictures.
@@ -439,9 +450,17 @@ impl Index {
     /// The hash entry of an item (and, for a frame, its span).
     pub fn entry(&self, item: ItemId, span: Option<(f64, f64)>) -> Option<IndexedHash> {
         let b = &self.base;
-        let first = b.items.partition_point(|&i| i < item);
-        (first..b.len())
-            .take_while(|&k| b.items[k] == item)
+        let (mut lo, mut hi) = (0, b.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if b.item(mid) < item {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        (lo..b.len())
+            .take_while(|&k| b.item(k) == item)
             .find(|&k| b.span(k) == span)
             .map(|k| b.row(k))
             .or_else(|| {
@@ -593,7 +612,7 @@ fn read_snapshot(path: &Path) -> std::io::Result<Option<Snapshot>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    Snapshot::read(&mut BufReader::with_capacity(1 << 20, file)).map(Some)
+    Snapshot::parse(Slab::of_file(file)?).map(Some)
 }
 
 /// Writes a snapshot beside the catalog: a temporary file in the
@@ -787,8 +806,9 @@ pub fn find_similar(
     for t in Dihedral::ALL {
         let (p, d) = (phashes[t as usize], dhashes[t as usize]);
         b.similar.within(&[p.0], SIMILAR_PHASH, &mut |j, pd| {
-            let dd = d.distance(&Hash64(b.dhash[j as usize]));
-            offer(b.similar_entry[j as usize] as usize, pd, dd, t);
+            if let Some((k, dh)) = b.similar_entry(j as usize) {
+                offer(k, pd, d.distance(&dh), t);
+            }
         });
         for (k, e) in index.recent.iter().enumerate() {
             if let (Some(ep), Some(ed)) = (e.phash, e.dhash) {
@@ -803,7 +823,7 @@ pub fn find_similar(
         .into_iter()
         .filter_map(|(k, (phash_distance, dhash_distance, t))| {
             let (item, span) = if k < n {
-                (b.items[k], b.span(k))
+                (b.item(k), b.span(k))
             } else {
                 (index.recent[k - n].item, index.recent[k - n].span)
             };
@@ -913,6 +933,8 @@ mod tests {
             (how, index.base.len(), index.recent.len()),
             (IndexOpen::Current, 300 + MERGE_AT, 0)
         );
+        // Queried in place from the file, not read into memory.
+        assert!(index.base.slab.is_mapped());
         assert_eq!(index.rows(), archive.catalog.pdq_hashes().expect("rows"));
         assert_eq!(found(&index, first[7]), vec![(ItemId(8), 0)]);
 

@@ -24,6 +24,7 @@ pub mod verify;
 
 mod index;
 pub mod listed;
+pub mod slab;
 
 use std::path::Path;
 
