@@ -253,13 +253,16 @@ fn probes_and_features(
 }
 
 fn analyze_video(path: PathBuf, bytes: Vec<u8>, sha: Sha256, limits: &Limits) -> Result<Analysis> {
-    let mut collector = FrameCollector::new();
-    let info = timings::time("video decode and hashes", || {
-        video::decode_video(&bytes, &limits.video, &limits.sampling, &mut |f| {
-            collector.push(f);
-            Ok(())
-        })
+    let (info, runs) = timings::time("video decode and hashes", || {
+        video::decode_video_runs(
+            &bytes,
+            &limits.video,
+            &limits.sampling,
+            rayon::current_num_threads(),
+            &FrameCollector::new,
+        )
     })?;
+    let collector = FrameCollector::join(runs);
     let sampled = collector.sampled();
     let frames = collector.finish(info.duration_secs);
     let Some(first) = frames.first() else {

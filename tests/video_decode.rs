@@ -1062,3 +1062,124 @@ fn bench_decode_speed() {
         run(&mkv, &Sampling::default(), "ffmpeg, 1 fps");
     }
 }
+
+/// A sink keeping frame metadata and a digest of the pixels.
+#[derive(Default)]
+struct Kept(Vec<(Meta, u64)>);
+
+impl firstseen::decode::video::FrameSink for Kept {
+    fn frame(&mut self, f: Frame) -> firstseen::Result<()> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        f.image.as_raw().hash(&mut h);
+        self.0.push((meta(&f), h.finish()));
+        Ok(())
+    }
+}
+
+fn runs_of(
+    bytes: &[u8],
+    sampling: &Sampling,
+    threads: usize,
+) -> (VideoInfo, Vec<Vec<(Meta, u64)>>) {
+    let (info, runs) = firstseen::decode::video::decode_video_runs(
+        bytes,
+        &VideoLimits::default(),
+        sampling,
+        threads,
+        &Kept::default,
+    )
+    .unwrap();
+    (info, runs.into_iter().map(|k| k.0).collect())
+}
+
+#[test]
+fn runs_decoded_side_by_side_give_one_decoders_frames() {
+    // 19 s with an IDR picture every 2 s or at a cut: three runs (from
+    // 0, 9.48 and 17.48 s).
+    let bytes = fixture("bikes-19s-gop2.mp4");
+    for sampling in [
+        Sampling::default(),
+        Sampling::default().with_scene_threshold(0.3),
+        Sampling::every_frame(),
+    ] {
+        let mut one = Vec::new();
+        let info = decode_video(&bytes, &VideoLimits::default(), &sampling, &mut |f| {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            f.image.as_raw().hash(&mut h);
+            one.push((meta(&f), h.finish()));
+            Ok(())
+        })
+        .unwrap();
+        let (single, runs1) = runs_of(&bytes, &sampling, 1);
+        let (double, runs2) = runs_of(&bytes, &sampling, 2);
+        // The same runs and frames on one thread or two.
+        assert_eq!(runs1, runs2, "{sampling:?}");
+        assert_eq!(runs2.len(), 3, "{sampling:?}");
+        assert_eq!(single.frames_decoded, info.frames_decoded);
+        assert_eq!(double.frames_decoded, info.frames_decoded);
+        // Every frame one decoder samples, with the same number, time and
+        // pixels; besides them only a run's first frame, in a slot the
+        // run before it already filled. A run's first frame is picked for
+        // its slot, where one decoder may have seen a cut from the frame
+        // before it (a scene change).
+        let all: Vec<(Meta, u64)> = runs2.iter().flatten().copied().collect();
+        let mut extra = 0;
+        let mut j = 0;
+        for (r, run) in runs2.iter().enumerate() {
+            for (k, f) in run.iter().enumerate() {
+                let same = |o: &(Meta, u64)| {
+                    let scene = if r > 0 && k == 0 {
+                        o.0.scene
+                    } else {
+                        f.0.scene
+                    };
+                    (Meta { scene, ..f.0 }, f.1) == *o
+                };
+                if one.get(j).is_some_and(same) {
+                    j += 1;
+                } else {
+                    assert!(
+                        r > 0 && k == 0,
+                        "{sampling:?}: unexpected frame {f:?}, one decoder: {:?}",
+                        &one[j.saturating_sub(2)..(j + 2).min(one.len())]
+                    );
+                    extra += 1;
+                }
+            }
+        }
+        assert_eq!(j, one.len(), "{sampling:?}: frames missing from the runs");
+        assert!(extra <= 2, "{sampling:?}");
+        assert_eq!(all.len(), one.len() + extra);
+    }
+}
+
+#[test]
+fn frame_limit_counts_the_frames_of_every_run() {
+    let bytes = fixture("bikes-19s-gop2.mp4");
+    let limits = VideoLimits {
+        max_frames: 300,
+        ..VideoLimits::default()
+    };
+    // 475 frames in all, no run alone above 300.
+    let err = firstseen::decode::video::decode_video_runs(
+        &bytes,
+        &limits,
+        &Sampling::default(),
+        2,
+        &Kept::default,
+    )
+    .map(|_| ())
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::TooLarge {
+                what: "video frames",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}

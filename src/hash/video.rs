@@ -60,6 +60,15 @@ pub struct FrameHash {
 pub struct FrameCollector {
     frames: Vec<FrameHash>,
     sampled: u64,
+    /// Whether the first frame kept was a scene change.
+    first_scene: bool,
+}
+
+impl crate::decode::video::FrameSink for FrameCollector {
+    fn frame(&mut self, frame: Frame) -> crate::error::Result<()> {
+        self.push(frame);
+        Ok(())
+    }
 }
 
 impl FrameCollector {
@@ -72,6 +81,9 @@ impl FrameCollector {
     /// frame (a scene change is always kept).
     pub fn push(&mut self, frame: Frame) {
         self.sampled += 1;
+        if self.frames.is_empty() {
+            self.first_scene = frame.scene_change;
+        }
         let img = DynamicImage::ImageRgb8(frame.image);
         let (hashes, whole) = match content_rect(&img) {
             Some(r) => (
@@ -101,6 +113,37 @@ impl FrameCollector {
             thumb_jpeg: thumbnail_jpeg(&img),
             features: (!f.is_empty()).then_some(f),
         });
+    }
+
+    /// The frames of consecutive runs of one video, collected apart
+    /// (see [`crate::decode::video::decode_video_runs`]), as one: a run's
+    /// first frame that repeats the previous run's last kept frame (and is
+    /// no scene change) is folded into it, as within a run.
+    pub fn join(runs: Vec<FrameCollector>) -> FrameCollector {
+        let mut all = FrameCollector::new();
+        for mut run in runs {
+            all.sampled += run.sampled;
+            if let (Some(last), Some(first)) = (all.frames.last(), run.frames.first())
+                && !run.first_scene
+                && last
+                    .hashes
+                    .pdq
+                    .pdq
+                    .hash
+                    .distance(&first.hashes.pdq.pdq.hash)
+                    <= COLLAPSE_DISTANCE
+            {
+                run.frames.remove(0);
+            }
+            if let (Some(last), Some(first)) = (all.frames.last_mut(), run.frames.first()) {
+                last.end_secs = first.start_secs;
+            }
+            if all.frames.is_empty() {
+                all.first_scene = run.first_scene;
+            }
+            all.frames.append(&mut run.frames);
+        }
+        all
     }
 
     /// Frames sampled so far.
@@ -163,6 +206,47 @@ mod tests {
         assert_eq!(spans, vec![(0, 0.0, 3.0), (75, 3.0, 4.0), (100, 4.0, 5.0)]);
         assert!(kept.iter().all(|f| f.thumb_jpeg.starts_with(&[0xff, 0xd8])));
         assert!(kept.iter().all(|f| f.whole.is_none()));
+    }
+
+    #[test]
+    fn runs_join_as_one_collector_would_collect_them() {
+        let spans = |c: FrameCollector| -> Vec<(u64, f64, f64)> {
+            c.finish(6.0)
+                .iter()
+                .map(|f| (f.frame_number, f.start_secs, f.end_secs))
+                .collect()
+        };
+        // The second run starts with a repeat of the first run's last
+        // kept frame: folded into it. The third opens with a cut: kept.
+        let mut a = FrameCollector::new();
+        a.push(frame(0, 0.0, 7, false));
+        a.push(frame(25, 1.0, 11, false));
+        let mut b = FrameCollector::new();
+        b.push(frame(40, 1.6, 11, false));
+        b.push(frame(50, 2.0, 13, false));
+        let mut c = FrameCollector::new();
+        c.push(frame(75, 3.0, 13, true));
+        c.push(frame(100, 4.0, 13, false));
+        let joined = FrameCollector::join(vec![a, b, c]);
+        assert_eq!(joined.sampled(), 6);
+        assert_eq!(
+            spans(joined),
+            vec![
+                (0, 0.0, 1.0),
+                (25, 1.0, 2.0),
+                (50, 2.0, 3.0),
+                (75, 3.0, 6.0)
+            ]
+        );
+        // One run: as collected.
+        let mut one = FrameCollector::new();
+        one.push(frame(0, 0.0, 7, false));
+        one.push(frame(25, 1.0, 11, false));
+        assert_eq!(
+            spans(FrameCollector::join(vec![one])),
+            vec![(0, 0.0, 1.0), (25, 1.0, 6.0)]
+        );
+        assert!(FrameCollector::join(Vec::new()).finish(1.0).is_empty());
     }
 
     #[test]

@@ -96,7 +96,166 @@ pub(super) fn decode(
 ) -> std::result::Result<VideoInfo, Failure> {
     let mut warnings = Warnings::default();
     let track = demux(bytes, limits, &mut warnings)?;
-    decode_track(bytes, &track, limits, sampling, on_frame, warnings)
+    let shared = Shared::default();
+    let run = Run {
+        number: 0,
+        samples: 0..track.samples.len(),
+    };
+    let outcome = decode_run(bytes, &track, &run, limits, sampling, &shared, on_frame)?;
+    finish(&track, warnings, vec![outcome])
+}
+
+/// Seconds of video a run covers at least before the next IDR picture
+/// may start another: runs are decoded side by side.
+pub const RUN_SECS: f64 = 8.0;
+
+/// Decodes the track in runs (from an IDR picture, which needs nothing
+/// before it, at least [`RUN_SECS`] long) on up to `threads` threads,
+/// each run with a decoder, a sampler and a sink (`make()`) of its own.
+/// Returns the sinks in the video's order. Where the runs are cut depends
+/// only on the file, so the frames sampled do not depend on `threads`.
+pub(super) fn decode_runs<S: FrameSink>(
+    bytes: &[u8],
+    limits: &VideoLimits,
+    sampling: &Sampling,
+    threads: usize,
+    make: &(dyn Fn() -> S + Sync),
+) -> std::result::Result<(VideoInfo, Vec<S>), Failure> {
+    use std::sync::Mutex;
+    use std::sync::atomic::Ordering;
+    let mut warnings = Warnings::default();
+    let track = demux(bytes, limits, &mut warnings)?;
+    let runs = runs(bytes, &track);
+    let shared = Shared::default();
+    let results: Vec<Mutex<Option<RunResult<S>>>> = runs.iter().map(|_| Mutex::new(None)).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= runs.len() || shared.stopped(i) {
+                break;
+            }
+            let mut sink = make();
+            let r = decode_run(
+                bytes,
+                &track,
+                &runs[i],
+                limits,
+                sampling,
+                &shared,
+                &mut |f| sink.frame(f),
+            );
+            match &r {
+                Err(_) => shared.stop.store(true, Ordering::Relaxed),
+                Ok(o) if o.crashed => {
+                    shared.crashed_at.fetch_min(i, Ordering::Relaxed);
+                }
+                Ok(_) => {}
+            }
+            *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r.map(|o| (o, sink)));
+        }
+    };
+    let threads = threads.clamp(1, runs.len().max(1));
+    if threads == 1 {
+        work();
+    } else {
+        std::thread::scope(|s| {
+            for _ in 1..threads {
+                s.spawn(work);
+            }
+            work();
+        });
+    }
+    let mut outcomes = Vec::new();
+    let mut sinks = Vec::new();
+    for slot in results {
+        match slot.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some(Ok((outcome, sink))) => {
+                let crashed = outcome.crashed;
+                outcomes.push(outcome);
+                sinks.push(sink);
+                if crashed {
+                    break; // decoded no further, as one decoder would
+                }
+            }
+            Some(Err(e)) => return Err(e),
+            // Not started: stopped by a crash before it.
+            None => break,
+        }
+    }
+    let info = finish(&track, warnings, outcomes)?;
+    Ok((info, sinks))
+}
+
+/// Where a run of the track starts and ends.
+struct Run {
+    number: usize,
+    samples: std::ops::Range<usize>,
+}
+
+type RunResult<S> = std::result::Result<(RunOutcome, S), Failure>;
+
+/// Receives the sampled frames of one run.
+pub trait FrameSink: Send {
+    /// Takes one frame.
+    ///
+    /// # Errors
+    /// The sink's own errors, which end the decoding.
+    fn frame(&mut self, frame: Frame) -> Result<()>;
+}
+
+/// State the runs of one video share.
+struct Shared {
+    /// Frames decoded in all runs (for the frame limit).
+    frames: std::sync::atomic::AtomicU64,
+    /// A run failed: the others stop.
+    stop: std::sync::atomic::AtomicBool,
+    /// The first run whose decoder crashed (later runs are dropped).
+    crashed_at: std::sync::atomic::AtomicUsize,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Shared {
+            frames: Default::default(),
+            stop: Default::default(),
+            crashed_at: std::sync::atomic::AtomicUsize::new(usize::MAX),
+        }
+    }
+}
+
+impl Shared {
+    fn stopped(&self, run: usize) -> bool {
+        use std::sync::atomic::Ordering;
+        self.stop.load(Ordering::Relaxed) || run > self.crashed_at.load(Ordering::Relaxed)
+    }
+}
+
+/// Cuts the track into runs: each starts at an IDR picture at least
+/// [`RUN_SECS`] after the previous run's start (the first at sample 0).
+fn runs(bytes: &[u8], track: &Track) -> Vec<Run> {
+    let ticks = RUN_SECS * f64::from(track.timescale);
+    let mut starts = vec![0usize];
+    let mut from = track.samples.first().map_or(0, |s| s.pts);
+    for (i, s) in track.samples.iter().enumerate().skip(1) {
+        if (s.pts - from) as f64 >= ticks
+            && let Some(data) =
+                bytes.get(s.offset as usize..(s.offset as usize).saturating_add(s.size as usize))
+            && h264::is_idr(data, track.length_size)
+        {
+            starts.push(i);
+            from = s.pts;
+        }
+    }
+    starts.push(track.samples.len());
+    starts
+        .windows(2)
+        .enumerate()
+        .map(|(number, w)| Run {
+            number,
+            samples: w[0]..w[1],
+        })
+        .collect()
 }
 
 /// Walks the top-level boxes: returns how many bytes the `mp4` crate
@@ -416,6 +575,9 @@ fn sample_table(
 /// Decode-loop state shared by the per-frame handler.
 struct State<'a> {
     limits: &'a VideoLimits,
+    shared: &'a Shared,
+    /// This run starts the video (frame numbers count from its frames).
+    first_run: bool,
     sampler: Sampler,
     /// Presentation times of samples fed and not yet output.
     pending: BinaryHeap<Reverse<i64>>,
@@ -426,7 +588,7 @@ struct State<'a> {
     /// Unreferenced pictures not decoded (not needed for sampling).
     skipped: u64,
     /// Every sample's presentation time, in order.
-    presentation: Vec<i64>,
+    presentation: &'a [i64],
     emitted: u64,
     size: Option<(u32, u32)>,
     warnings: Warnings,
@@ -445,7 +607,11 @@ impl State<'_> {
         );
         self.limits.check_pixels(w32, h32)?;
         self.decoded += 1;
-        self.limits.check_frames(self.decoded)?;
+        let all = 1 + self
+            .shared
+            .frames
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.limits.check_frames(all)?;
         let pts = match self.pending.pop() {
             Some(Reverse(pts)) => pts,
             None => {
@@ -484,8 +650,8 @@ impl State<'_> {
         self.emitted += 1;
         on_frame(Frame {
             // Its place among all the video's frames, skipped ones too.
-            index: match self.skipped {
-                0 => self.decoded - 1,
+            index: match (self.skipped, self.first_run) {
+                (0, true) => self.decoded - 1,
                 _ => self.presentation.partition_point(|&p| p < pts) as u64,
             },
             timestamp_secs: t,
@@ -505,28 +671,51 @@ fn rotate(img: RgbImage, r: Rotation) -> RgbImage {
     }
 }
 
-fn decode_track(
+/// What decoding one run found.
+struct RunOutcome {
+    decoded: u64,
+    emitted: u64,
+    failed: u64,
+    /// The decoder crashed: nothing after it was decoded.
+    crashed: bool,
+    size: Option<(u32, u32)>,
+    warnings: Warnings,
+}
+
+fn new_decoder() -> std::result::Result<H264Decoder, Failure> {
+    let config = DecoderConfig::new().flush_after_decode(Flush::NoFlush);
+    match catch_unwind(|| H264Decoder::with_api_config(OpenH264API::from_source(), config)) {
+        Ok(Ok(d)) => Ok(d),
+        Ok(Err(e)) => Err(Failure::Broken(format!("OpenH264 init: {e}"))),
+        Err(panic) => Err(Failure::Broken(format!(
+            "OpenH264 init crashed ({})",
+            panic_message(&*panic)
+        ))),
+    }
+}
+
+/// Decodes the samples of `run` with a decoder of its own, handing the
+/// frames its sampler picks to `on_frame`.
+fn decode_run(
     bytes: &[u8],
     track: &Track,
+    run: &Run,
     limits: &VideoLimits,
     sampling: &Sampling,
+    shared: &Shared,
     on_frame: &mut dyn FnMut(Frame) -> Result<()>,
-    warnings: Warnings,
-) -> std::result::Result<VideoInfo, Failure> {
-    let config = DecoderConfig::new().flush_after_decode(Flush::NoFlush);
-    let mut decoder =
-        match catch_unwind(|| H264Decoder::with_api_config(OpenH264API::from_source(), config)) {
-            Ok(Ok(d)) => d,
-            Ok(Err(e)) => return Err(Failure::Broken(format!("OpenH264 init: {e}"))),
-            Err(panic) => {
-                return Err(Failure::Broken(format!(
-                    "OpenH264 init crashed ({})",
-                    panic_message(&*panic)
-                )));
-            }
-        };
+) -> std::result::Result<RunOutcome, Failure> {
+    let mut decoder = new_decoder()?;
+    let samples = &track.samples[run.samples.clone()];
+    let presentation = {
+        let mut p: Vec<i64> = track.samples.iter().map(|s| s.pts).collect();
+        p.sort_unstable();
+        p
+    };
     let mut st = State {
         limits,
+        shared,
+        first_run: run.number == 0,
         sampler: Sampler::new(sampling),
         pending: BinaryHeap::new(),
         origin: track.samples.iter().map(|s| s.pts).min().unwrap_or(0),
@@ -534,23 +723,24 @@ fn decode_track(
         track,
         decoded: 0,
         skipped: 0,
-        presentation: {
-            let mut p: Vec<i64> = track.samples.iter().map(|s| s.pts).collect();
-            p.sort_unstable();
-            p
-        },
+        presentation: &presentation,
         emitted: 0,
         size: None,
-        warnings,
+        warnings: Warnings::default(),
     };
     let total = track.samples.len();
     let mut failed = 0u64;
     let mut crashed = false;
     let mut buf = Vec::new();
-    for (n, sample) in std::iter::once(None)
-        .chain(track.samples.iter().map(Some))
+    for (i, sample) in std::iter::once(None)
+        .chain(samples.iter().map(Some))
         .enumerate()
     {
+        // Numbered from 1 among all the track's samples.
+        let n = run.samples.start + i;
+        if shared.stopped(run.number) {
+            break;
+        }
         buf.clear();
         let pts = match sample {
             // The parameter sets go first, on their own.
@@ -634,19 +824,44 @@ fn decode_track(
             )),
         }
     }
+    Ok(RunOutcome {
+        decoded: st.decoded,
+        emitted: st.emitted,
+        failed,
+        crashed,
+        size: st.size,
+        warnings: st.warnings,
+    })
+}
+
+/// The video's facts from the outcomes of its runs, in order.
+fn finish(
+    track: &Track,
+    mut warnings: Warnings,
+    outcomes: Vec<RunOutcome>,
+) -> std::result::Result<VideoInfo, Failure> {
+    let total = track.samples.len();
+    let (mut decoded, mut emitted, mut failed, mut size) = (0, 0, 0, None);
+    for o in outcomes {
+        decoded += o.decoded;
+        emitted += o.emitted;
+        failed += o.failed;
+        size = size.or(o.size);
+        warnings.absorb(o.warnings);
+    }
     if failed > 0 {
-        st.warnings.push(format!(
+        warnings.push(format!(
             "{failed} of {total} samples could not be decoded; timestamps after them may be off"
         ));
     }
-    if st.decoded == 0 {
+    if decoded == 0 {
         let mut why = String::from("no frame could be decoded");
-        if let Some(w) = st.warnings.list.first() {
+        if let Some(w) = warnings.list.first() {
             why.push_str(&format!(" ({w})"));
         }
         return Err(Failure::Broken(why));
     }
-    let (width, height) = st.size.unwrap_or(match track.rotation {
+    let (width, height) = size.unwrap_or(match track.rotation {
         Rotation::Cw90 | Rotation::Cw270 => (track.sps.height, track.sps.width),
         _ => (track.sps.width, track.sps.height),
     });
@@ -656,10 +871,10 @@ fn decode_track(
         width,
         height,
         duration_secs: track.duration_secs,
-        frames_decoded: st.decoded,
-        frames_emitted: st.emitted,
+        frames_decoded: decoded,
+        frames_emitted: emitted,
         decoder: Decoder::OpenH264,
-        warnings: st.warnings.into_vec(),
+        warnings: warnings.into_vec(),
     })
 }
 

@@ -39,27 +39,37 @@ pub(super) fn avcc_to_annexb(
     Ok(())
 }
 
+/// The header byte of every NAL unit of a length-prefixed sample; `None`
+/// when a length runs past the sample or a unit is empty.
+fn nal_headers(sample: &[u8], length_size: usize) -> Option<Vec<u8>> {
+    let mut pos = 0;
+    let mut headers = Vec::new();
+    while pos < sample.len() {
+        let len = sample
+            .get(pos..pos + length_size)?
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+        pos += length_size;
+        let &header = sample.get(pos)?;
+        if len == 0 || pos + len > sample.len() {
+            return None;
+        }
+        headers.push(header);
+        pos += len;
+    }
+    Some(headers)
+}
+
 /// True when a length-prefixed sample holds picture data (slices) and
 /// every slice is marked as never referenced by another picture
 /// (`nal_ref_idc` 0): decoding it can be skipped without changing any
 /// other frame. False when unsure (no slice, a parse problem).
 pub(super) fn is_disposable(sample: &[u8], length_size: usize) -> bool {
-    let mut pos = 0;
+    let Some(headers) = nal_headers(sample, length_size) else {
+        return false;
+    };
     let mut slices = 0;
-    while pos < sample.len() {
-        let Some(len_bytes) = sample.get(pos..pos + length_size) else {
-            return false;
-        };
-        let len = len_bytes
-            .iter()
-            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-        pos += length_size;
-        let Some(&header) = sample.get(pos) else {
-            return false;
-        };
-        if len == 0 || pos + len > sample.len() {
-            return false;
-        }
+    for header in headers {
         let (ref_idc, kind) = ((header >> 5) & 3, header & 0x1f);
         // Types 1-5 are slices (5: an IDR picture, always referenced).
         if (1..=5).contains(&kind) {
@@ -68,9 +78,15 @@ pub(super) fn is_disposable(sample: &[u8], length_size: usize) -> bool {
             }
             slices += 1;
         }
-        pos += len;
     }
     slices > 0
+}
+
+/// True when a length-prefixed sample is an IDR picture (NAL type 5):
+/// decoding can start there with nothing before it but the parameter
+/// sets. False when unsure.
+pub(super) fn is_idr(sample: &[u8], length_size: usize) -> bool {
+    nal_headers(sample, length_size).is_some_and(|h| h.iter().any(|&b| b & 0x1f == 5))
 }
 
 /// Appends one raw NAL unit (SPS or PPS from `avcC`) in Annex B form.

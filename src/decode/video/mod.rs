@@ -35,6 +35,7 @@ mod ffmpeg;
 mod h264;
 mod sniff;
 
+pub use embedded::{FrameSink, RUN_SECS};
 pub use ffmpeg::find_ffmpeg;
 pub use sniff::{Container, is_animated, sniff_video};
 
@@ -321,36 +322,91 @@ pub fn decode_video(
                 Err(embedded::Failure::NeedsFfmpeg(r)) => (r, true),
                 Err(embedded::Failure::Broken(r)) => (r, false),
             };
-            let decode_error = |reason: String| Error::Decode {
-                format: container.name().to_string(),
-                reason,
-            };
             if emitted > 0 {
                 // Frames already handed over cannot be taken back.
-                return Err(decode_error(reason));
+                return Err(Error::Decode {
+                    format: container.name().to_string(),
+                    reason,
+                });
             }
-            if find_ffmpeg().is_none() {
-                return Err(decode_error(if needs_ffmpeg {
-                    format!("{reason} needs ffmpeg: {}", ffmpeg::INSTALL_HINT)
-                } else {
-                    reason
-                }));
-            }
-            match ffmpeg::decode(bytes, container, limits, sampling, on_frame) {
-                Ok(mut info) => {
-                    info.warnings.insert(
-                        0,
-                        format!("not decoded by the embedded decoder ({reason}); used ffmpeg"),
-                    );
-                    Ok(info)
-                }
-                Err(Error::Decode { reason: theirs, .. }) if !needs_ffmpeg => {
-                    Err(decode_error(format!("{reason}; ffmpeg: {theirs}")))
-                }
-                Err(e) => Err(e),
-            }
+            instead_of_embedded(bytes, limits, sampling, (reason, needs_ffmpeg), on_frame)
         }
         _ => ffmpeg::decode(bytes, container, limits, sampling, on_frame),
+    }
+}
+
+/// Decodes a video as [`decode_video`] does, handing the sampled frames to
+/// sinks made by `make` and returning them in the video's order. The
+/// embedded H.264 decoder decodes independent runs of the video (each
+/// from an IDR picture, at least [`embedded::RUN_SECS`] long) on up to
+/// `threads` threads, each into a sink of its own; where runs are cut
+/// depends only on the file, so the frames do not depend on `threads`.
+/// Other decoders fill one sink. A run's sampler starts afresh, so it may
+/// emit the first frame of a run in a slot the previous run already
+/// filled (the caller folds repeats, see `FrameCollector::join`).
+///
+/// # Errors
+/// As [`decode_video`], and the sinks' own errors.
+pub fn decode_video_runs<S: FrameSink>(
+    bytes: &[u8],
+    limits: &VideoLimits,
+    sampling: &Sampling,
+    threads: usize,
+    make: &(dyn Fn() -> S + Sync),
+) -> Result<(VideoInfo, Vec<S>)> {
+    if sniff_video(bytes) != Some(Container::Mp4) {
+        let mut sink = make();
+        let info = decode_video(bytes, limits, sampling, &mut |f| sink.frame(f))?;
+        return Ok((info, vec![sink]));
+    }
+    sampling.validate()?;
+    let why = match embedded::decode_runs(bytes, limits, sampling, threads, make) {
+        Ok(done) => return Ok(done),
+        Err(embedded::Failure::Final(e)) => return Err(e),
+        Err(embedded::Failure::NeedsFfmpeg(r)) => (r, true),
+        Err(embedded::Failure::Broken(r)) => (r, false),
+    };
+    // What the embedded decoder gave up on goes to ffmpeg, as in
+    // `decode_video` (the runs' sinks are dropped: nothing is kept twice).
+    let mut sink = make();
+    let info = instead_of_embedded(bytes, limits, sampling, why, &mut |f| sink.frame(f))?;
+    Ok((info, vec![sink]))
+}
+
+/// An MP4 the embedded decoder gave up on (`why`: the reason, and whether
+/// the file needs ffmpeg rather than being damaged): decoded by ffmpeg
+/// when it is installed, with a warning saying so.
+fn instead_of_embedded(
+    bytes: &[u8],
+    limits: &VideoLimits,
+    sampling: &Sampling,
+    (reason, needs_ffmpeg): (String, bool),
+    on_frame: &mut dyn FnMut(Frame) -> Result<()>,
+) -> Result<VideoInfo> {
+    let container = Container::Mp4;
+    let decode_error = |reason: String| Error::Decode {
+        format: container.name().to_string(),
+        reason,
+    };
+    if find_ffmpeg().is_none() {
+        return Err(decode_error(if needs_ffmpeg {
+            format!("{reason} needs ffmpeg: {}", ffmpeg::INSTALL_HINT)
+        } else {
+            reason
+        }));
+    }
+    match ffmpeg::decode(bytes, container, limits, sampling, on_frame) {
+        Ok(mut info) => {
+            info.warnings.insert(
+                0,
+                format!("not decoded by the embedded decoder ({reason}); used ffmpeg"),
+            );
+            Ok(info)
+        }
+        Err(Error::Decode { reason: theirs, .. }) if !needs_ffmpeg => {
+            Err(decode_error(format!("{reason}; ffmpeg: {theirs}")))
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -542,6 +598,14 @@ impl Warnings {
         } else {
             self.dropped += 1;
         }
+    }
+
+    /// Adds another list's warnings after these.
+    fn absorb(&mut self, other: Warnings) {
+        for w in other.list {
+            self.push(w);
+        }
+        self.dropped += other.dropped;
     }
 
     fn into_vec(mut self) -> Vec<String> {
