@@ -4,11 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use firstseen::pipeline::{self, ArchiveOptions, ArchiveOutcome, Options};
-use firstseen::store::NewSighting;
 use firstseen::{Archive, walk};
 use serde_json::json;
 
-use super::output::{clean, outln, print_json, short};
+use super::output::{Tone, clean, outln, paint, print_json, short};
 use super::progress::Bar;
 use super::{Context, EXIT_ERROR, EXIT_OK};
 
@@ -22,7 +21,8 @@ use super::{Context, EXIT_ERROR, EXIT_OK};
 /// linked to it as a near-duplicate variant.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Files or folders to archive.
+    /// Files or folders to archive; `-` reads paths from standard input,
+    /// one per line.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
 
@@ -52,44 +52,41 @@ pub struct Args {
     /// Also take hidden files and folders (names starting with a dot).
     #[arg(long)]
     hidden: bool,
+
+    #[command(flatten)]
+    pub decode: super::decode::DecodeArgs,
 }
 
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
-    let first_seen = args
-        .first_seen
-        .as_deref()
-        .map(firstseen::time::parse_first_seen)
-        .transpose()?;
-    use firstseen::text::{MAX_LONG_TEXT, MAX_SOURCE, check_len};
-    for (what, value, max) in [
-        ("--source", &args.source, MAX_SOURCE),
-        ("--caption", &args.caption, MAX_LONG_TEXT),
-        ("--note", &args.note, MAX_LONG_TEXT),
-    ] {
-        if let Some(v) = value {
-            check_len(what, v, max)?;
-        }
-    }
+    let sighting = super::output::new_sighting(
+        args.source,
+        args.caption,
+        args.first_seen.as_deref(),
+        args.note,
+    )?;
+    let paths = super::output::with_stdin_paths(&args.paths)?;
+    let inputs = walk::collect(&paths, args.hidden);
+    super::output::require_media(&inputs, &paths)?;
     let dir = ctx.archive_dir()?;
-    let mut archive = Archive::create(&dir)
-        .with_context(|| format!("archive {} cannot be written", dir.display()))?;
+    let mut archive = match Archive::create(&dir) {
+        Ok(a) => a,
+        // Not an archive: the message says what to do.
+        Err(e @ firstseen::Error::Invalid { .. }) => return Err(e.into()),
+        Err(e) => {
+            return Err(anyhow::Error::new(e)
+                .context(format!("archive {} cannot be written", dir.display())));
+        }
+    };
     archive
         .check_writable()
         .with_context(|| format!("archive {} cannot be written", dir.display()))?;
-    let inputs = walk::collect(&args.paths, args.hidden);
     let opts = ArchiveOptions {
         common: Options {
             limits: ctx.limits,
             ..Options::default()
         },
         copy: !args.no_copy,
-        sighting: NewSighting {
-            source: args.source,
-            caption: args.caption,
-            first_seen,
-            file_name: None,
-            note: args.note,
-        },
+        sighting,
     };
     for e in &inputs.errors {
         eprintln!("firstseen: {e}");
@@ -117,7 +114,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
             "files": outcomes,
             "summary": summary,
         }))?;
-    } else {
+    } else if !ctx.quiet {
         let mut line = format!(
             "{} new item(s), {} new sighting(s) of known items, {} already recorded, {} failed",
             summary.new_items, summary.new_sightings, summary.already_recorded, summary.failed
@@ -142,7 +139,7 @@ fn print_outcome(o: &ArchiveOutcome, json: bool) {
         ArchiveOutcome::Failed { error, .. } => eprintln!("firstseen: {error}"),
         ArchiveOutcome::Archived { path, warnings, .. } if json => {
             for w in warnings {
-                eprintln!("firstseen: warning: {}: {w}", path.display());
+                super::output::warn(path, w);
             }
         }
         ArchiveOutcome::Archived {
@@ -154,18 +151,20 @@ fn print_outcome(o: &ArchiveOutcome, json: bool) {
             warnings,
         } => {
             for w in warnings {
-                eprintln!("firstseen: warning: {}: {w}", path.display());
+                super::output::warn(path, w);
             }
-            let (tag, detail) = match *result {
-                "new_item" => ("new", String::new()),
-                "new_sighting" => ("seen again", format!(" ({sightings} sightings)")),
-                _ => (
-                    "unchanged",
-                    " (this sighting was already recorded)".to_string(),
+            let (tag, tone, detail) = match *result {
+                "new_item" => ("new", Tone::New, String::new()),
+                "new_sighting" => (
+                    "seen again",
+                    Tone::Known,
+                    format!(" ({sightings} sightings)"),
                 ),
+                _ => ("unchanged", Tone::Known, " (already recorded)".to_string()),
             };
             outln!(
-                "{tag:<10} {}  {}{detail}",
+                "{} {}  {}{detail}",
+                paint(tone, &format!("{tag:<10}")),
                 short(sha256),
                 clean(&path.display().to_string())
             );

@@ -13,7 +13,7 @@ use firstseen::store::Catalog;
 use firstseen::walk;
 use serde_json::json;
 
-use super::output::{clean, input_failures, outln, print_json, short, sighting_line};
+use super::output::{Tone, clean, input_failures, outln, paint, print_json, short, sighting_line};
 use super::progress::Bar;
 use super::{Context, EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK};
 
@@ -25,11 +25,13 @@ use super::{Context, EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK};
 /// error.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Files (or folders) to check.
+    /// Files (or folders) to check; `-` reads paths from standard input,
+    /// one per line.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
 
-    /// Largest PDQ Hamming distance (of 256 bits) reported as a match.
+    /// Largest PDQ Hamming distance reported as a match, 0 to 128 (PDQ
+    /// hashes have 256 bits; unrelated pictures differ by about 128).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DISTANCE,
           value_parser = clap::value_parser!(u32).range(0..=128))]
     max_distance: u32,
@@ -42,6 +44,9 @@ pub struct Args {
     /// an archive: no archive is needed or touched.
     #[arg(long, value_name = "M.jsonl")]
     manifest: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub decode: super::decode::DecodeArgs,
 }
 
 /// An in-memory catalog holding a manifest's items and sightings.
@@ -59,12 +64,15 @@ fn catalog_from_manifest(path: &std::path::Path) -> anyhow::Result<Catalog> {
     )
     .with_context(|| format!("manifest {}", path.display()))?;
     for w in &outcome.warnings {
-        eprintln!("firstseen: warning: {}: {w}", path.display());
+        super::output::warn(path, &w.to_string());
     }
     Ok(catalog)
 }
 
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
+    let files = super::output::with_stdin_paths(&args.files)?;
+    let inputs = walk::collect(&files, args.hidden);
+    super::output::require_media(&inputs, &files)?;
     let archive;
     // A manifest's catalog lives in memory; an archive's has its
     // persistent hash index beside it.
@@ -76,7 +84,6 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
             (archive.catalog, Some(dir))
         }
     };
-    let inputs = walk::collect(&args.files, args.hidden);
     for e in &inputs.errors {
         eprintln!("firstseen: {e}");
     }
@@ -113,6 +120,16 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
             "thresholds": {"max_distance": args.max_distance, "min_quality": opts.thresholds.min_quality},
         }))?;
     }
+    if !ctx.json && !ctx.quiet {
+        let mut line = format!(
+            "{} known, {} not found, {} failed",
+            summary.known, summary.unknown, summary.failed
+        );
+        if summary.interrupted {
+            line.push_str("; interrupted: files not reached were not checked");
+        }
+        eprintln!("{line}");
+    }
     Ok(if summary.failed > 0 {
         EXIT_ERROR
     } else if summary.unknown > 0 {
@@ -138,7 +155,8 @@ fn print_outcome(o: &CheckOutcome, json: bool) {
             let name = clean(&path.display().to_string());
             if matches.is_empty() && listed.is_empty() {
                 outln!(
-                    "{name}: not found (PDQ quality {}{})",
+                    "{name}: {} (PDQ quality {}{})",
+                    paint(Tone::New, "not found"),
                     pdq.quality,
                     if pdq.quality < 50 {
                         "; low: a featureless picture matches poorly"
@@ -148,7 +166,11 @@ fn print_outcome(o: &CheckOutcome, json: bool) {
                 );
                 return;
             }
-            outln!("{name}: KNOWN — {} match(es)", matches.len() + listed.len());
+            outln!(
+                "{name}: {} — {} match(es)",
+                paint(Tone::Known, "KNOWN"),
+                matches.len() + listed.len()
+            );
             for m in matches {
                 print_match(m);
             }
@@ -293,6 +315,6 @@ fn print_listed(l: &ListedMatch) {
 
 fn print_warnings(path: &std::path::Path, warnings: &[String]) {
     for w in warnings {
-        eprintln!("firstseen: warning: {}: {w}", path.display());
+        super::output::warn(path, w);
     }
 }

@@ -20,6 +20,9 @@ pub struct Args {
     /// Files to hash.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub decode: super::decode::DecodeArgs,
 }
 
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
@@ -92,7 +95,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
                     }
                 }
                 for w in &a.warnings {
-                    eprintln!("firstseen: warning: {}: {w}", a.path.display());
+                    super::output::warn(&a.path, w);
                 }
             }
             Ok(a) => {

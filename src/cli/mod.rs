@@ -4,7 +4,9 @@
 
 mod archive;
 mod check;
+mod decode;
 mod export;
+mod generate;
 mod hash;
 mod import;
 mod log;
@@ -12,6 +14,7 @@ mod output;
 mod progress;
 mod report;
 mod show;
+mod sight;
 mod status;
 mod verify;
 
@@ -22,12 +25,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use decode::DecodeArgs;
 use firstseen::decode::Limits;
-use firstseen::decode::video::{Sampling, VideoLimits};
-
-/// Scene-change score above which a video frame is hashed even between
-/// sampling points (ffmpeg's customary value for cuts).
-const SCENE_THRESHOLD: f32 = 0.3;
 
 /// Exit code: success / everything found.
 pub const EXIT_OK: u8 = 0;
@@ -52,51 +51,39 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 pub struct Cli {
     /// Archive directory [default: the per-user data directory, e.g.
     /// ~/.local/share/firstseen].
-    #[arg(long, global = true, env = "FIRSTSEEN_ARCHIVE", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "FIRSTSEEN_ARCHIVE",
+        value_name = "DIR",
+        help_heading = "Global options"
+    )]
     archive: Option<PathBuf>,
 
     /// Print machine-readable JSON on stdout instead of text.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     json: bool,
-
-    /// Refuse images with more pixels than this (decompression-bomb guard).
-    #[arg(long, global = true, value_name = "N", default_value_t = Limits::DEFAULT_MAX_PIXELS)]
-    max_pixels: u64,
-
-    /// Refuse files larger than this many bytes.
-    #[arg(long, global = true, value_name = "N", default_value_t = Limits::DEFAULT_MAX_BYTES)]
-    max_bytes: u64,
-
-    /// Video: hash one frame every SECS seconds (0 = every frame), plus
-    /// frames at scene changes.
-    #[arg(long, global = true, value_name = "SECS", default_value_t = 1.0)]
-    frame_every: f64,
-
-    /// Video: refuse videos longer than SECS seconds.
-    #[arg(long, global = true, value_name = "SECS",
-          default_value_t = VideoLimits::DEFAULT_MAX_DURATION_SECS)]
-    max_duration: f64,
-
-    /// Video: stop after decoding N frames.
-    #[arg(long, global = true, value_name = "N", default_value_t = VideoLimits::DEFAULT_MAX_FRAMES)]
-    max_frames: u64,
-
-    /// Video: refuse frames larger than N pixels.
-    #[arg(long, global = true, value_name = "N",
-          default_value_t = VideoLimits::DEFAULT_MAX_FRAME_PIXELS)]
-    max_frame_pixels: u64,
-
-    /// Memory for pictures being decoded and hashed at once, over all
-    /// threads, in bytes (a suffix K, M or G is allowed). A picture that
-    /// alone needs more runs alone.
-    #[arg(long, global = true, value_name = "BYTES", default_value = "2G",
-          value_parser = parse_bytes)]
-    max_memory: u64,
 
     /// Print on stderr, at the end, where the time went: each stage's
     /// time summed over files and threads, and the wall-clock total.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     timings: bool,
+
+    /// Print only results and errors: no progress bar, no summary line,
+    /// no warnings.
+    #[arg(long, short = 'q', global = true, help_heading = "Global options")]
+    quiet: bool,
+
+    /// Colour in text output: `auto` (only on a terminal, and not when
+    /// NO_COLOR is set), `always` or `never`.
+    #[arg(long, global = true, value_enum, default_value_t = output::ColorChoice::Auto,
+          value_name = "WHEN", help_heading = "Global options")]
+    color: output::ColorChoice,
+
+    /// Limits and sampling for the commands that decode, here or after
+    /// the command.
+    #[command(flatten)]
+    decode: DecodeArgs,
 
     #[command(subcommand)]
     command: Command,
@@ -108,18 +95,22 @@ enum Command {
     Check(check::Args),
     Hash(hash::Args),
     Show(show::Args),
+    Sight(sight::Args),
     Log(log::Args),
     Export(export::Args),
     Import(import::Args),
     Status(status::Args),
     Verify(verify::Args),
     Report(report::Args),
+    Completions(generate::CompletionsArgs),
+    Man(generate::ManArgs),
 }
 
 /// What every subcommand gets besides its own arguments.
 pub struct Context {
     archive_dir: Option<PathBuf>,
     json: bool,
+    quiet: bool,
     limits: Limits,
     stop: Arc<AtomicBool>,
 }
@@ -153,7 +144,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if cli.timings {
         firstseen::timings::enable();
     }
-    firstseen::decode::budget::set_budget(cli.max_memory);
+    let decode = match &cli.command {
+        Command::Archive(a) => a.decode.or(&cli.decode),
+        Command::Check(a) => a.decode.or(&cli.decode),
+        Command::Hash(a) => a.decode.or(&cli.decode),
+        Command::Report(a) => a.decode.or(&cli.decode),
+        _ => cli.decode.clone(),
+    };
+    firstseen::decode::budget::set_budget(decode.max_memory());
+    output::set_color(cli.color);
+    output::set_quiet(cli.quiet);
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = Arc::clone(&stop);
@@ -167,17 +167,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let ctx = Context {
         archive_dir: cli.archive,
         json: cli.json,
-        limits: Limits {
-            max_pixels: cli.max_pixels,
-            max_bytes: cli.max_bytes,
-            video: VideoLimits {
-                max_duration_secs: cli.max_duration,
-                max_frames: cli.max_frames,
-                max_frame_pixels: cli.max_frame_pixels,
-                ..VideoLimits::default()
-            },
-            sampling: Sampling::every(cli.frame_every).with_scene_threshold(SCENE_THRESHOLD),
-        },
+        quiet: cli.quiet,
+        limits: decode.limits(),
         stop,
     };
     let code = match cli.command {
@@ -185,12 +176,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(a) => check::run(a, &ctx)?,
         Command::Hash(a) => hash::run(a, &ctx)?,
         Command::Show(a) => show::run(a, &ctx)?,
+        Command::Sight(a) => sight::run(a, &ctx)?,
         Command::Log(a) => log::run(a, &ctx)?,
         Command::Export(a) => export::run(a, &ctx)?,
         Command::Import(a) => import::run(a, &ctx)?,
         Command::Status(a) => status::run(a, &ctx)?,
         Command::Verify(a) => verify::run(a, &ctx)?,
         Command::Report(a) => report::run(a, &ctx)?,
+        Command::Completions(a) => generate::completions(&a)?,
+        Command::Man(a) => generate::man(&a)?,
     };
     if cli.timings {
         print_timings(started.elapsed());

@@ -20,7 +20,98 @@ macro_rules! outln {
 }
 pub(crate) use outln;
 
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use firstseen::store::Sighting;
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+static COLOR: AtomicBool = AtomicBool::new(false);
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Decides once whether stdout gets colour.
+pub fn set_color(choice: ColorChoice) {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let on = match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => !no_color && std::io::stdout().is_terminal(),
+    };
+    COLOR.store(on, Ordering::Relaxed);
+}
+
+/// `--quiet`: no progress, summaries or warnings on stderr.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+/// Whether `--quiet` was given.
+pub fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
+/// What a word in the output means, for its colour.
+#[derive(Debug, Clone, Copy)]
+pub enum Tone {
+    /// Known already: the answer a desk is looking for.
+    Known,
+    /// New to the archive, or not found.
+    New,
+}
+
+/// `text` in its tone's colour when colour is on.
+pub fn paint(tone: Tone, text: &str) -> String {
+    if !COLOR.load(Ordering::Relaxed) {
+        return text.to_string();
+    }
+    use anstyle::{AnsiColor, Style};
+    let style = match tone {
+        Tone::Known => Style::new().bold().fg_color(Some(AnsiColor::Yellow.into())),
+        Tone::New => Style::new().fg_color(Some(AnsiColor::Green.into())),
+    };
+    format!("{}{text}{}", style.render(), style.render_reset())
+}
+
+/// A warning on stderr, unless `--quiet`.
+pub fn warn(path: &std::path::Path, what: &str) {
+    if !quiet() {
+        eprintln!("firstseen: warning: {}: {what}", path.display());
+    }
+}
+
+/// The paths given, with `-` replaced by the paths read from standard
+/// input, one per line (blank lines skipped).
+///
+/// # Errors
+/// Standard input cannot be read.
+pub fn with_stdin_paths(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::with_capacity(paths.len());
+    for p in paths {
+        if p.as_os_str() == "-" {
+            for line in std::io::stdin().lines() {
+                let line = line.map_err(|e| anyhow::anyhow!("standard input: {e}"))?;
+                let line = line.trim_end_matches('\r');
+                if !line.trim().is_empty() {
+                    out.push(PathBuf::from(line));
+                }
+            }
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
 
 /// First 12 hex characters of a hash, enough to pass to `show`.
 pub fn short(hex: &impl ToString) -> String {
@@ -59,6 +150,64 @@ pub fn input_failures(errors: &[firstseen::Error]) -> Vec<serde_json::Value> {
             serde_json::json!({"status": "failed", "path": path, "error": e.to_string()})
         })
         .collect()
+}
+
+/// Fails when the paths given hold no media at all (only skipped
+/// files, or empty folders): a batch that did nothing must not look like
+/// one that succeeded.
+///
+/// # Errors
+/// "no photos or videos found in …", with what was skipped.
+pub fn require_media(
+    inputs: &firstseen::walk::Inputs,
+    paths: &[std::path::PathBuf],
+) -> anyhow::Result<()> {
+    if !inputs.files.is_empty() || !inputs.errors.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = paths
+        .iter()
+        .map(|p| clean(&p.display().to_string()))
+        .collect();
+    let skipped = match inputs.skipped.len() {
+        0 => String::new(),
+        n => format!(" ({n} other file(s) skipped: not photos or videos)"),
+    };
+    anyhow::bail!("no photos or videos found in {}{skipped}", names.join(", "))
+}
+
+/// A sighting from the command line's `--source`, `--caption`,
+/// `--first-seen` and `--note`, checked as `import` checks them.
+///
+/// # Errors
+/// A date that cannot be read, or is in the future or before 1826; text
+/// over its length limit.
+pub fn new_sighting(
+    source: Option<String>,
+    caption: Option<String>,
+    first_seen: Option<&str>,
+    note: Option<String>,
+) -> anyhow::Result<firstseen::store::NewSighting> {
+    use firstseen::text::{MAX_LONG_TEXT, MAX_SOURCE, check_len};
+    let first_seen = first_seen
+        .map(firstseen::time::parse_first_seen)
+        .transpose()?;
+    for (what, value, max) in [
+        ("--source", &source, MAX_SOURCE),
+        ("--caption", &caption, MAX_LONG_TEXT),
+        ("--note", &note, MAX_LONG_TEXT),
+    ] {
+        if let Some(v) = value {
+            check_len(what, v, max)?;
+        }
+    }
+    Ok(firstseen::store::NewSighting {
+        source,
+        caption,
+        first_seen,
+        file_name: None,
+        note,
+    })
 }
 
 /// One-line description of a sighting: date, source, caption.

@@ -15,10 +15,9 @@ impl Bar {
     /// A bar labelled `verb` ("archiving", "checking", …); hidden when
     /// stderr is not a terminal.
     pub fn new(verb: &'static str) -> Bar {
+        // Drawn from `start` on, once the batch is known to be long enough
+        // to need it: a bar drawn before would stay behind as `0/0`.
         let bar = ProgressBar::hidden();
-        if std::io::stderr().is_terminal() {
-            bar.set_draw_target(ProgressDrawTarget::stderr());
-        }
         bar.set_style(
             ProgressStyle::with_template(
                 "{prefix} {wide_bar} {pos}/{len} files  {per_sec}  eta {eta}",
@@ -37,10 +36,10 @@ impl Bar {
 
 impl Progress for Bar {
     fn start(&self, total: u64) {
-        if total < 4 {
-            self.bar.set_draw_target(ProgressDrawTarget::hidden());
-        }
         self.bar.set_length(total);
+        if total >= 4 && !super::output::quiet() && std::io::stderr().is_terminal() {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
     }
     fn advance(&self) {
         self.bar.inc(1);

@@ -53,6 +53,9 @@ pub struct Args {
     /// N days after the earliest appearance.
     #[arg(long, value_name = "N", default_value_t = report::DEFAULT_RECYCLED_DAYS)]
     recycled_days: u32,
+
+    #[command(flatten)]
+    pub decode: super::decode::DecodeArgs,
 }
 
 fn format_of(args: &Args, json: bool) -> Format {
@@ -79,6 +82,8 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
     let path = Path::new(&args.target);
     let subject = if path.exists() {
         Subject::File(path)
+    } else if looks_like_path(&args.target) {
+        anyhow::bail!("{}: no such file", args.target);
     } else {
         Subject::Item(&args.target)
     };
@@ -116,4 +121,13 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         Status::Known | Status::Possible => EXIT_OK,
         Status::Unknown => EXIT_NOT_FOUND,
     })
+}
+
+/// A target that cannot be an item id (ids are hex) and reads as a path:
+/// it has a folder separator or a file extension.
+fn looks_like_path(target: &str) -> bool {
+    !target.chars().all(|c| c.is_ascii_hexdigit())
+        && (target.contains(std::path::MAIN_SEPARATOR)
+            || target.contains('/')
+            || target.contains('.'))
 }

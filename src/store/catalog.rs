@@ -147,6 +147,17 @@ pub struct NewSighting {
     pub note: Option<String>,
 }
 
+impl NewSighting {
+    /// No source, caption, date or note: only the file's name, which
+    /// says nothing new about a copy of bytes already known.
+    pub fn says_nothing(&self) -> bool {
+        self.source.is_none()
+            && self.caption.is_none()
+            && self.first_seen.is_none()
+            && self.note.is_none()
+    }
+}
+
 /// A recorded sighting.
 #[derive(Debug, Clone, Serialize)]
 pub struct Sighting {

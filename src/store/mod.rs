@@ -76,9 +76,15 @@ impl Recorded {
 impl Archive {
     /// Opens the archive at `dir`, creating it if needed.
     ///
+    /// A new archive is made only in a folder that does not exist or is
+    /// empty, so a mistyped `--archive` never scatters an archive into an
+    /// unrelated folder.
+    ///
     /// # Errors
-    /// I/O or catalog errors.
+    /// [`Error::Invalid`] for a folder that holds other things and no
+    /// archive; I/O or catalog errors.
     pub fn create(dir: &Path) -> Result<Archive> {
+        refuse_foreign_folder(dir)?;
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let objects = ObjectStore::open(dir)?;
         objects.clean_tmp();
@@ -99,13 +105,7 @@ impl Archive {
     pub fn open(dir: &Path) -> Result<Archive> {
         let catalog_path = dir.join(CATALOG_FILE);
         if !catalog_path.is_file() {
-            return Err(Error::Invalid {
-                what: "archive",
-                reason: format!(
-                    "no archive at {} (create one with `firstseen archive`, or pass --archive DIR)",
-                    dir.display()
-                ),
-            });
+            return Err(no_archive(dir));
         }
         let catalog = match Catalog::open_read_only(&catalog_path) {
             // An archive written by an older firstseen: bring its schema up
@@ -121,6 +121,32 @@ impl Archive {
             catalog,
             objects: ObjectStore::at(dir),
         })
+    }
+
+    /// Opens an existing archive for writing (never creates one).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] when `dir` holds no archive; I/O or catalog
+    /// errors.
+    pub fn open_for_writing(dir: &Path) -> Result<Archive> {
+        if !dir.join(CATALOG_FILE).is_file() {
+            return Err(no_archive(dir));
+        }
+        Self::create(dir)
+    }
+
+    /// Records that an archived item was seen again, without its file:
+    /// the sighting is chained like any other. `None` when this exact
+    /// sighting is already recorded.
+    ///
+    /// # Errors
+    /// Catalog errors; nothing is written then.
+    pub fn add_sighting(&mut self, item: ItemId, sighting: &NewSighting) -> Result<Option<i64>> {
+        let now = crate::time::now();
+        let tx = self.catalog.begin()?;
+        let id = catalog::insert_sighting(&tx, item, sighting, &now)?;
+        tx.commit()?;
+        Ok(id)
     }
 
     /// Checks, before any work, that objects and the catalog can be
@@ -185,6 +211,11 @@ impl Archive {
                 if stored && !existing.stored {
                     catalog::mark_stored(tx, existing.id)?;
                 }
+                if rec.sighting.says_nothing() {
+                    // Another copy of known bytes with no source, caption,
+                    // date or note adds nothing worth a sighting.
+                    return Ok(Recorded::AlreadyRecorded(existing.id));
+                }
                 match catalog::insert_sighting(tx, existing.id, &rec.sighting, now)? {
                     Some(_) => Recorded::NewSighting(existing.id),
                     None => Recorded::AlreadyRecorded(existing.id),
@@ -208,4 +239,50 @@ impl Archive {
         };
         Ok(outcome)
     }
+}
+
+fn no_archive(dir: &Path) -> Error {
+    Error::Invalid {
+        what: "archive",
+        reason: format!(
+            "no archive at {} (create one with `firstseen archive`, or pass --archive DIR)",
+            dir.display()
+        ),
+    }
+}
+
+/// Names an archive folder holds (`tmp/` and `objects/` are made before
+/// the catalog, so a creation cut short leaves only these).
+const ARCHIVE_ENTRIES: &[&str] = &["objects", "tmp", "index", "catalog.sqlite"];
+
+/// Refuses to create an archive in a folder that holds anything but an
+/// archive (or the start of one).
+fn refuse_foreign_folder(dir: &Path) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    if dir.join(CATALOG_FILE).is_file() {
+        return Ok(());
+    }
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = ARCHIVE_ENTRIES
+            .iter()
+            .any(|ours| name == *ours || name.starts_with(&format!("{CATALOG_FILE}-")));
+        if !ours {
+            return Err(Error::Invalid {
+                what: "archive",
+                reason: format!(
+                    "{} is not a firstseen archive and is not empty (it holds {name:?}); \
+                     refusing to create an archive there: pass --archive a new or empty folder",
+                    dir.display()
+                ),
+            });
+        }
+    }
+    Ok(())
 }

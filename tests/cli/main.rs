@@ -7,6 +7,7 @@ mod broken;
 mod circulating;
 mod concurrency;
 mod crash;
+mod desk;
 mod filesystems;
 mod manifest;
 mod report;

@@ -1,0 +1,367 @@
+//! The desk's daily work (issue #11): sightings without the file, stdin
+//! paths, summaries, completions and manual pages, quiet and colour, and
+//! the rough edges a new user hit (each test would fail if one came
+//! back).
+
+use serde_json::Value;
+
+use crate::util::{TestArchive, sample, sha256_of};
+
+fn stderr_of(out: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&out.get_output().stderr).to_string()
+}
+
+fn stdout_of(out: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&out.get_output().stdout).to_string()
+}
+
+fn sightings(t: &TestArchive, item: &str) -> Vec<Value> {
+    t.json(["show", item], 0)["sightings"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn a_folder_without_media_is_an_error_not_all_known() {
+    let t = TestArchive::new();
+    let rocket = sample("skimage-rocket.jpg");
+    t.cmd(["archive", rocket.to_str().unwrap()])
+        .assert()
+        .code(0);
+    let folder = t.scratch().join("notes");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("notes.txt"), "not a picture").unwrap();
+    for cmd in ["check", "archive"] {
+        let out = t.cmd([cmd, folder.to_str().unwrap()]).assert().code(2);
+        let err = stderr_of(&out);
+        assert!(
+            err.contains("no photos or videos found") && err.contains("1 other file(s) skipped"),
+            "{cmd}: {err}"
+        );
+    }
+    // An empty folder too, and with --json nothing claims success.
+    let empty = t.scratch().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    t.cmd(["check", "--json", empty.to_str().unwrap()])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn a_mistyped_archive_path_never_creates_an_archive_in_a_full_folder() {
+    let t = TestArchive::new();
+    let unrelated = t.scratch().join("Documents");
+    std::fs::create_dir_all(&unrelated).unwrap();
+    std::fs::write(unrelated.join("letter.txt"), "dear").unwrap();
+    let rocket = sample("skimage-rocket.jpg");
+    let mut cmd = assert_cmd::Command::cargo_bin("firstseen").unwrap();
+    cmd.env_remove("FIRSTSEEN_ARCHIVE")
+        .args(["--archive", unrelated.to_str().unwrap(), "archive"])
+        .arg(&rocket);
+    let out = cmd.assert().code(2);
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("is not a firstseen archive and is not empty"),
+        "{err}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&unrelated).unwrap().collect();
+    assert_eq!(left.len(), 1, "nothing was created beside letter.txt");
+    // A new folder and an existing archive are fine.
+    t.cmd(["archive", rocket.to_str().unwrap()])
+        .assert()
+        .code(0);
+    t.cmd(["archive", rocket.to_str().unwrap(), "--source", "s"])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn the_same_file_again_with_nothing_new_is_already_recorded() {
+    let t = TestArchive::new();
+    let rocket = sample("skimage-rocket.jpg");
+    let copy = t.scratch().join("renamed.jpg");
+    std::fs::copy(&rocket, &copy).unwrap();
+    let sha = sha256_of(&rocket);
+    t.cmd(["archive", rocket.to_str().unwrap()])
+        .assert()
+        .code(0);
+    for path in [&rocket, &copy, &rocket] {
+        let v = t.json(["archive", path.to_str().unwrap()], 0);
+        assert_eq!(v["files"][0]["result"], "already_recorded", "{v:#}");
+        assert_eq!(v["summary"]["already_recorded"], 1);
+    }
+    let out = t.cmd(["archive", copy.to_str().unwrap()]).assert().code(0);
+    assert!(stdout_of(&out).contains("already recorded"));
+    assert_eq!(sightings(&t, &sha).len(), 1);
+    // Something new (a note) is a sighting.
+    let v = t.json(
+        ["archive", copy.to_str().unwrap(), "--note", "from a tip"],
+        0,
+    );
+    assert_eq!(v["files"][0]["result"], "new_sighting");
+    assert_eq!(sightings(&t, &sha).len(), 2);
+}
+
+/// Runs `firstseen ARGS` in a pseudo-terminal (util-linux `script`) and
+/// returns what the terminal showed.
+fn on_a_terminal(t: &TestArchive, args: &str) -> Option<String> {
+    let script = std::path::Path::new("/usr/bin/script");
+    if !script.exists() {
+        println!("SKIPPED: no /usr/bin/script to run a terminal");
+        return None;
+    }
+    let bin = assert_cmd::cargo::cargo_bin("firstseen");
+    let command = format!("{} --archive {} {args}", bin.display(), t.dir().display());
+    let out = std::process::Command::new(script)
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    Some(String::from_utf8_lossy(&out.stdout).to_string())
+}
+
+#[test]
+fn no_empty_progress_bar_is_left_with_file_arguments() {
+    let t = TestArchive::new();
+    let rocket = sample("skimage-rocket.jpg");
+    let Some(shown) = on_a_terminal(&t, &format!("archive {}", rocket.display())) else {
+        return;
+    };
+    assert!(shown.contains("1 new item(s)"), "{shown}");
+    assert!(!shown.contains("0/0"), "an empty bar was drawn: {shown:?}");
+    assert!(!shown.contains("files"), "a bar was drawn: {shown:?}");
+    // On a terminal, the verdict is coloured; --color never and NO_COLOR
+    // turn it off.
+    let Some(coloured) = on_a_terminal(&t, &format!("check {}", rocket.display())) else {
+        return;
+    };
+    assert!(coloured.contains("\u{1b}["), "{coloured:?}");
+    let plain = on_a_terminal(&t, &format!("--color never check {}", rocket.display())).unwrap();
+    assert!(
+        plain.contains("KNOWN") && !plain.contains("\u{1b}["),
+        "{plain:?}"
+    );
+}
+
+#[test]
+fn colour_only_when_asked_off_a_terminal() {
+    let t = TestArchive::new();
+    let rocket = sample("skimage-rocket.jpg");
+    t.cmd(["archive", rocket.to_str().unwrap()])
+        .assert()
+        .code(0);
+    let plain = t.cmd(["check", rocket.to_str().unwrap()]).assert().code(0);
+    assert!(!stdout_of(&plain).contains('\u{1b}'));
+    let always = t
+        .cmd(["--color", "always", "check", rocket.to_str().unwrap()])
+        .assert()
+        .code(0);
+    assert!(stdout_of(&always).contains("\u{1b}["));
+    let json = t
+        .cmd([
+            "--color",
+            "always",
+            "--json",
+            "check",
+            rocket.to_str().unwrap(),
+        ])
+        .assert()
+        .code(0);
+    assert!(
+        !stdout_of(&json).contains('\u{1b}'),
+        "JSON is never coloured"
+    );
+}
+
+#[test]
+fn report_on_a_missing_file_says_so() {
+    let t = TestArchive::new();
+    let rocket = sample("skimage-rocket.jpg");
+    t.cmd(["archive", rocket.to_str().unwrap()])
+        .assert()
+        .code(0);
+    let missing = t.scratch().join("missing.jpg");
+    let out = t
+        .cmd(["report", missing.to_str().unwrap()])
+        .assert()
+        .code(2);
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("no such file") && err.contains("missing.jpg"),
+        "{err}"
+    );
+    assert!(!err.contains("item id"), "{err}");
+}
+
+#[test]
+fn an_error_names_its_path_once() {
+    let t = TestArchive::new();
+    let file = t.scratch().join("notes.txt");
+    std::fs::write(&file, "x").unwrap();
+    let rocket = sample("skimage-rocket.jpg");
+    let mut cmd = assert_cmd::Command::cargo_bin("firstseen").unwrap();
+    cmd.env_remove("FIRSTSEEN_ARCHIVE")
+        .args(["--archive", file.to_str().unwrap(), "archive"])
+        .arg(&rocket);
+    let err = stderr_of(&cmd.assert().code(2));
+    assert_eq!(err.matches("notes.txt").count(), 1, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn help_groups_options_and_states_real_ranges() {
+    let t = TestArchive::new();
+    let help = |args: &[&str]| stdout_of(&t.cmd(args).assert().code(0));
+    let check = help(&["check", "--help"]);
+    assert!(check.contains("Global options:") && check.contains("Decoding options:"));
+    assert!(check.contains("--max-frames") && check.contains("0 to 128"));
+    assert!(!check.contains("of 256 bits"));
+    for cmd in ["show", "log", "status", "sight"] {
+        let h = help(&[cmd, "--help"]);
+        assert!(
+            !h.contains("--max-frames") && !h.contains("--frame-every"),
+            "{cmd}: {h}"
+        );
+        assert!(h.contains("--archive"), "{cmd}");
+    }
+    // Limits work after the command and, as before, ahead of it.
+    let rocket = sample("skimage-rocket.jpg");
+    for args in [
+        vec!["hash", "--max-bytes", "1000", rocket.to_str().unwrap()],
+        vec!["--max-bytes", "1000", "hash", rocket.to_str().unwrap()],
+    ] {
+        let err = stderr_of(&t.cmd(&args).assert().code(2));
+        assert!(err.contains("--max-bytes"), "{args:?}: {err}");
+    }
+    t.cmd(["check", "--max-distance", "129", rocket.to_str().unwrap()])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn sight_records_a_chained_sighting_without_the_file() {
+    let t = TestArchive::new();
+    let rocket = sample("skimage-rocket.jpg");
+    let sha = sha256_of(&rocket);
+    t.cmd(["archive", rocket.to_str().unwrap()])
+        .assert()
+        .code(0);
+    let args = [
+        "sight",
+        &sha[..8],
+        "--source",
+        "https://social.example/p/42",
+        "--caption",
+        "Launch last night",
+        "--first-seen",
+        "2026-01-27",
+        "--note",
+        "screenshot sent by a reader",
+    ];
+    let v = t.json(args, 0);
+    assert_eq!(v["result"], "new_sighting", "{v:#}");
+    assert_eq!(v["item"], sha.as_str());
+    assert_eq!(v["sighting"]["source"], "https://social.example/p/42");
+    assert_eq!(v["sightings"], 2);
+    assert_eq!(t.json(args, 0)["result"], "already_recorded");
+    let all = sightings(&t, &sha);
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0]["first_seen"], "2026-01-27");
+    assert_eq!(all[0]["caption"], "Launch last night");
+    let verify = t.json(["verify"], 0);
+    assert_eq!(verify["summary"]["chain_entries"], 2, "{verify:#}");
+    assert_eq!(verify["summary"]["problems"], 0, "{verify:#}");
+    // Unknown items, missing --source and a future date are refused;
+    // sight never creates an archive.
+    t.cmd(["sight", "abcdef12", "--source", "x"])
+        .assert()
+        .code(1);
+    t.cmd(["sight", &sha[..8]]).assert().code(2);
+    t.cmd([
+        "sight",
+        &sha[..8],
+        "--source",
+        "x",
+        "--first-seen",
+        "2999-01-01",
+    ])
+    .assert()
+    .code(2);
+    let other = TestArchive::new();
+    other
+        .cmd(["sight", &sha[..8], "--source", "x"])
+        .assert()
+        .code(2);
+    assert!(!other.dir().exists());
+}
+
+#[test]
+fn check_reads_paths_from_stdin_and_sums_up() {
+    let t = TestArchive::new();
+    let rocket = sample("skimage-rocket.jpg");
+    let chelsea = sample("skimage-chelsea.png");
+    t.cmd(["archive", rocket.to_str().unwrap()])
+        .assert()
+        .code(0);
+    let missing = t.scratch().join("gone.jpg");
+    let list = format!(
+        "{}\n\n{}\n{}\n",
+        rocket.display(),
+        chelsea.display(),
+        missing.display()
+    );
+    let out = t
+        .cmd(["check", "-"])
+        .write_stdin(list.clone())
+        .assert()
+        .code(2);
+    let err = stderr_of(&out);
+    assert!(err.contains("1 known, 1 not found, 1 failed"), "{err}");
+    let v = t
+        .cmd(["check", "--json", "-"])
+        .write_stdin(list)
+        .assert()
+        .code(2);
+    let v: Value = serde_json::from_slice(&v.get_output().stdout).unwrap();
+    assert_eq!(v["summary"]["known"], 1);
+    assert_eq!(v["files"].as_array().unwrap().len(), 3);
+    // --quiet keeps results and drops the summary.
+    let q = t
+        .cmd(["--quiet", "check", rocket.to_str().unwrap()])
+        .assert()
+        .code(0);
+    assert!(stderr_of(&q).is_empty(), "{}", stderr_of(&q));
+    assert!(stdout_of(&q).contains("KNOWN"));
+    // archive takes - as well.
+    let v = t
+        .cmd(["--json", "archive", "-"])
+        .write_stdin(format!("{}\n", chelsea.display()))
+        .assert()
+        .code(0);
+    let v: Value = serde_json::from_slice(&v.get_output().stdout).unwrap();
+    assert_eq!(v["summary"]["new_items"], 1);
+}
+
+#[test]
+fn completions_and_manual_pages_come_from_the_cli() {
+    let t = TestArchive::new();
+    for (shell, word) in [
+        ("bash", "complete"),
+        ("zsh", "#compdef"),
+        ("fish", "complete -c firstseen"),
+    ] {
+        let out = stdout_of(&t.cmd(["completions", shell]).assert().code(0));
+        assert!(out.contains(word) && out.contains("sight"), "{shell}");
+    }
+    let man = stdout_of(&t.cmd(["man"]).assert().code(0));
+    assert!(man.contains(".TH firstseen 1") && man.contains("archive"));
+    let dir = t.scratch().join("man");
+    t.cmd(["man", "--dir", dir.to_str().unwrap()])
+        .assert()
+        .code(0);
+    for page in ["firstseen.1", "firstseen-check.1", "firstseen-sight.1"] {
+        let text = std::fs::read_to_string(dir.join(page)).unwrap();
+        assert!(text.contains(".TH"), "{page}");
+    }
+}
