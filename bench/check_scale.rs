@@ -1,7 +1,7 @@
 //! `check` and `archive` against a large archive, against an empty one in
 //! the same run.
 //!
-//! Run: `cargo bench --bench check_scale -- [--items N] [--rounds R]`
+//! Run: `cargo bench --bench check_scale -- [--items N] [--rounds R] [--search-only]`
 //! (default 1,000,000 items, best of 5). Needs the release binary
 //! (`cargo build --release`) and the shared corpus.
 //!
@@ -16,6 +16,10 @@
 //!    whole process, best of R, and the stage times of the last run.
 //! 3. `firstseen archive` of the corpus photos into a copy of it and into
 //!    an empty archive: photos per second.
+//! 4. `firstseen search` of its million sightings (a word of one caption,
+//!    a source substring, a word of every caption, a date range), against
+//!    a LIKE scan of every caption in the same run. `--search-only` runs
+//!    only this step.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -122,6 +126,7 @@ fn best(rounds: usize, mut f: impl FnMut() -> (f64, String)) -> (f64, String) {
 fn main() {
     let mut n = 1_000_000;
     let mut rounds = 5;
+    let mut search_only = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -132,6 +137,7 @@ fn main() {
                     .and_then(|v| v.parse().ok())
                     .expect("--rounds R")
             }
+            "--search-only" => search_only = true,
             "--bench" => {}
             other => panic!("unknown argument {other}"),
         }
@@ -144,7 +150,14 @@ fn main() {
     std::fs::create_dir_all(&work).expect("work");
     let big = work.join("big");
     make_catalog(&big, n);
+    if !search_only {
+        check_and_archive(&root, &corpus, &work, &big, n, rounds);
+    }
+    search(&big, n, rounds);
+}
 
+/// `check` and `archive` against the big archive and an empty one.
+fn check_and_archive(root: &Path, corpus: &Path, work: &Path, big: &Path, n: usize, rounds: usize) {
     // One 12 MP JPEG.
     let photo = work.join("12mp.jpg");
     if !photo.is_file() {
@@ -166,7 +179,7 @@ fn main() {
     );
     let p = photo.to_str().expect("path");
     let (e, _) = best(rounds, || run(&empty, &["--timings", "check", p]));
-    let (b, timings) = best(rounds, || run(&big, &["--timings", "check", p]));
+    let (b, timings) = best(rounds, || run(big, &["--timings", "check", p]));
     println!(
         "check of one 12 MP JPEG: {:.0} ms against {n} items, {:.0} ms against an empty archive ({:.2}×)",
         b * 1000.0,
@@ -180,7 +193,7 @@ fn main() {
 
     // Archive the corpus photos into a copy of the big archive and into an
     // empty one.
-    let files: Vec<String> = std::fs::read_dir(&corpus)
+    let files: Vec<String> = std::fs::read_dir(corpus)
         .expect("corpus")
         .flatten()
         .map(|e| e.path())
@@ -213,7 +226,7 @@ fn main() {
         .0
     };
     let into_empty = rate(&work.join("a-empty"), None);
-    let into_big = rate(&work.join("a-big"), Some(&big));
+    let into_big = rate(&work.join("a-big"), Some(big));
     let k = files.len() as f64;
     println!(
         "archive of {} corpus photos: {:.1} photos/s into {n} items, {:.1} into an empty archive ({:.0}%)",
@@ -223,4 +236,56 @@ fn main() {
         100.0 * into_empty / into_big
     );
     let _ = std::fs::remove_dir_all(work.join("a-big"));
+}
+
+/// `search` against the big archive, and a LIKE scan as the peer.
+fn search(big: &Path, n: usize, rounds: usize) {
+    // Search a million sightings: `firstseen search` (whole process,
+    // FTS5) against a LIKE scan of every caption in the same catalog (in
+    // process, so the peer pays no process start).
+    let (migrate, _) = run(big, &["status"]);
+    println!(
+        "status: {migrate:.1} s (the first run after an upgrade builds the search index of {n} sightings)"
+    );
+    let word = format!("{}", n / 2 + 17);
+    let searches: [(&str, Vec<&str>); 5] = [
+        ("a word of one caption", vec!["search", "number", &word]),
+        (
+            "a source substring",
+            vec!["search", "--source", "/post/99999", "-n", "5"],
+        ),
+        (
+            "a source substring found nowhere (reads every sighting)",
+            vec!["search", "--source", "nowhere.example"],
+        ),
+        (
+            "a word of every caption, newest 50",
+            vec!["search", "photo"],
+        ),
+        (
+            "a date range, newest 50",
+            vec!["search", "--since", "2024-01-01", "--until", "2024-12-31"],
+        ),
+    ];
+    for (what, args) in &searches {
+        let (t, _) = best(rounds, || run(big, args));
+        println!("search, {what}: {:.0} ms", t * 1000.0);
+    }
+    let conn = rusqlite::Connection::open(big.join("catalog.sqlite")).expect("catalog");
+    let (like, _) = best(rounds, || {
+        let started = std::time::Instant::now();
+        let hits: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sighting WHERE caption LIKE ?1",
+                [format!("%number {word}%")],
+                |r| r.get(0),
+            )
+            .expect("like");
+        assert!(hits >= 1);
+        (started.elapsed().as_secs_f64(), String::new())
+    });
+    println!(
+        "peer: a LIKE scan of every caption for the same word: {:.0} ms",
+        like * 1000.0
+    );
 }

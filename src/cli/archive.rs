@@ -72,6 +72,9 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         Ok(a) => a,
         // Not an archive: the message says what to do.
         Err(e @ firstseen::Error::Invalid { .. }) => return Err(e.into()),
+        Err(firstseen::Error::Io { path, source }) if path == dir => {
+            anyhow::bail!("archive {} cannot be written: {source}", dir.display())
+        }
         Err(e) => {
             return Err(anyhow::Error::new(e)
                 .context(format!("archive {} cannot be written", dir.display())));

@@ -13,6 +13,7 @@ mod log;
 mod output;
 mod progress;
 mod report;
+mod search;
 mod show;
 mod sight;
 mod status;
@@ -94,6 +95,7 @@ enum Command {
     Archive(archive::Args),
     Check(check::Args),
     Hash(hash::Args),
+    Search(search::Args),
     Show(show::Args),
     Sight(sight::Args),
     Log(log::Args),
@@ -175,6 +177,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Archive(a) => archive::run(a, &ctx)?,
         Command::Check(a) => check::run(a, &ctx)?,
         Command::Hash(a) => hash::run(a, &ctx)?,
+        Command::Search(a) => search::run(a, &ctx)?,
         Command::Show(a) => show::run(a, &ctx)?,
         Command::Sight(a) => sight::run(a, &ctx)?,
         Command::Log(a) => log::run(a, &ctx)?,

@@ -160,6 +160,31 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER frame_inserted_behind AFTER INSERT ON frame
       WHEN NEW.item_id < (SELECT max(id) FROM item)
       BEGIN UPDATE hash_edits SET count = count + 1; END;",
+    // Full-text search over sightings' captions, sources, notes and file
+    // names (`firstseen search`): an FTS5 index over the sighting table's
+    // own text (external content, so the text is stored once), kept in
+    // step by triggers and filled from the rows already there.
+    "CREATE VIRTUAL TABLE sighting_text USING fts5(
+        caption, source, note, file_name,
+        content = 'sighting', content_rowid = 'id',
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER sighting_text_insert AFTER INSERT ON sighting BEGIN
+      INSERT INTO sighting_text (rowid, caption, source, note, file_name)
+        VALUES (NEW.id, NEW.caption, NEW.source, NEW.note, NEW.file_name);
+    END;
+    CREATE TRIGGER sighting_text_delete AFTER DELETE ON sighting BEGIN
+      INSERT INTO sighting_text (sighting_text, rowid, caption, source, note, file_name)
+        VALUES ('delete', OLD.id, OLD.caption, OLD.source, OLD.note, OLD.file_name);
+    END;
+    CREATE TRIGGER sighting_text_update AFTER UPDATE ON sighting BEGIN
+      INSERT INTO sighting_text (sighting_text, rowid, caption, source, note, file_name)
+        VALUES ('delete', OLD.id, OLD.caption, OLD.source, OLD.note, OLD.file_name);
+      INSERT INTO sighting_text (rowid, caption, source, note, file_name)
+        VALUES (NEW.id, NEW.caption, NEW.source, NEW.note, NEW.file_name);
+    END;
+    INSERT INTO sighting_text (sighting_text) VALUES ('rebuild');
+    CREATE INDEX sighting_date ON sighting(coalesce(first_seen, archived_at));",
 ];
 
 /// Work a migration needs beyond its SQL, run in the same transaction

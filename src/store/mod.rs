@@ -12,6 +12,7 @@ pub mod chain;
 pub mod exchange;
 mod migrations;
 pub mod objects;
+pub mod search;
 pub mod verify;
 
 use std::path::{Path, PathBuf};

@@ -365,3 +365,163 @@ fn completions_and_manual_pages_come_from_the_cli() {
         assert!(text.contains(".TH"), "{page}");
     }
 }
+
+/// Archives three items with sightings to search for.
+fn archive_for_search(t: &TestArchive) -> [String; 3] {
+    let flower = sample("pillow-flower.jpg");
+    let rocket = sample("skimage-rocket.jpg");
+    let video = crate::util::repo().join("tests/fixtures/video/bikes-3s.mp4");
+    for (path, source, caption, date) in [
+        (
+            &flower,
+            "https://wire.example/2019/flowers",
+            "Spring flowers in the Café garden",
+            "2019-05-02",
+        ),
+        (
+            &rocket,
+            "https://social.example/p/9",
+            "Rocket launch at the consulate",
+            "2026-01-27",
+        ),
+        (
+            &video,
+            "https://video.example/v/1",
+            "Cyclists near the consulate",
+            "2026-01-28T09:30:00Z",
+        ),
+    ] {
+        t.cmd([
+            "archive",
+            path.to_str().unwrap(),
+            "--source",
+            source,
+            "--caption",
+            caption,
+            "--first-seen",
+            date,
+        ])
+        .assert()
+        .code(0);
+    }
+    [sha256_of(&flower), sha256_of(&rocket), sha256_of(&video)]
+}
+
+fn found(t: &TestArchive, args: &[&str], code: i32) -> Vec<String> {
+    let mut all = vec!["search"];
+    all.extend(args);
+    let v = t.json(&all, code);
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["item"]["sha256"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn search_finds_items_by_words_source_date_and_kind() {
+    let t = TestArchive::new();
+    let [flower, rocket, video] = archive_for_search(&t);
+    // Words: all required, case and accents ignored, prefixes with *.
+    assert_eq!(
+        found(&t, &["consulate"], 0),
+        [video.clone(), rocket.clone()]
+    );
+    assert_eq!(
+        found(&t, &["consulate", "--oldest"], 0),
+        [rocket.clone(), video.clone()]
+    );
+    assert_eq!(found(&t, &["CAFE"], 0), [flower.as_str()]);
+    assert_eq!(found(&t, &["consul*", "launch"], 0), [rocket.as_str()]);
+    assert_eq!(found(&t, &["garden", "rocket"], 1), Vec::<&str>::new());
+    // File names and sources are searched too.
+    assert_eq!(found(&t, &["bikes"], 0), [video.as_str()]);
+    assert_eq!(
+        found(&t, &["--source", "social.example"], 0),
+        [rocket.as_str()]
+    );
+    assert_eq!(found(&t, &["--caption", "flowers"], 0), [flower.as_str()]);
+    assert_eq!(found(&t, &["--caption", "wire"], 1), Vec::<&str>::new());
+    // Dates: a day includes its times.
+    assert_eq!(found(&t, &["--until", "2019-05-02"], 0), [flower.as_str()]);
+    assert_eq!(
+        found(&t, &["--since", "2026-01-28", "--until", "2026-01-28"], 0),
+        [video.as_str()]
+    );
+    assert_eq!(found(&t, &["--kind", "video"], 0), [video.as_str()]);
+    assert_eq!(
+        found(&t, &["--kind", "image", "consulate"], 0),
+        [rocket.as_str()]
+    );
+    // Paging.
+    assert_eq!(found(&t, &["-n", "1"], 0), [video.as_str()]);
+    assert_eq!(
+        found(&t, &["-n", "1", "--offset", "1"], 0),
+        [rocket.as_str()]
+    );
+    let v = t.json(["search", "-n", "1"], 0);
+    assert_eq!(v["summary"]["more"], true);
+    assert_eq!(t.json(["search", "-n", "3"], 0)["summary"]["more"], false);
+    assert_eq!(
+        v["items"][0]["earliest"]["caption"],
+        "Cyclists near the consulate"
+    );
+    // A sighting recorded later is searchable at once, and the item's
+    // line keeps its earliest sighting.
+    t.cmd([
+        "sight",
+        &flower[..8],
+        "--source",
+        "https://x.example/1",
+        "--caption",
+        "Blossoms at the consulate",
+        "--first-seen",
+        "2026-02-01",
+    ])
+    .assert()
+    .code(0);
+    let v = t.json(["search", "blossoms"], 0);
+    assert_eq!(v["items"][0]["earliest"]["first_seen"], "2019-05-02");
+    assert_eq!(v["items"][0]["matching_sightings"], 1);
+    assert_eq!(v["items"][0]["sightings"], 2);
+    // Human output: one line per item, and what FTS would read as syntax
+    // is taken as words.
+    let out = t.cmd(["search", "consulate"]).assert().code(0);
+    let text = stdout_of(&out);
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.contains("first seen 2019-05-02"), "{text}");
+    t.cmd(["search", "--", "NEAR(\"a", "OR", "-x"])
+        .assert()
+        .code(1);
+    let err = stderr_of(&t.cmd(["search", "--since", "last week"]).assert().code(2));
+    assert!(err.contains("--since"), "{err}");
+    t.cmd(["search", "--", "--"]).assert().code(2);
+}
+
+#[test]
+fn an_archive_from_before_search_is_indexed_when_opened() {
+    // A catalog at the schema before the search index, with a sighting:
+    // the first command upgrades it and the old sighting is found.
+    let t = TestArchive::new();
+    let rocket = sample("skimage-rocket.jpg");
+    t.cmd([
+        "archive",
+        rocket.to_str().unwrap(),
+        "--caption",
+        "Old launch photo",
+    ])
+    .assert()
+    .code(0);
+    let conn = rusqlite::Connection::open(t.dir().join("catalog.sqlite")).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER sighting_text_insert; DROP TRIGGER sighting_text_delete;
+         DROP TRIGGER sighting_text_update; DROP TABLE sighting_text;
+         DROP INDEX sighting_date; PRAGMA user_version = 6;",
+    )
+    .unwrap();
+    drop(conn);
+    assert_eq!(found(&t, &["launch"], 0).len(), 1);
+    let verify = t.json(["verify"], 0);
+    assert_eq!(verify["summary"]["problems"], 0, "{verify:#}");
+}
