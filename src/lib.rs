@@ -12,6 +12,7 @@
 //! ```
 
 pub mod analyze;
+pub mod csvlist;
 pub mod decode;
 pub mod error;
 pub mod hash;
@@ -19,6 +20,7 @@ pub mod manifest;
 pub mod matching;
 pub mod pipeline;
 pub mod report;
+pub mod sidecar;
 pub mod store;
 pub mod text;
 pub mod time;

@@ -8,6 +8,7 @@
 //! chunk, not by the batch, however many thousands of files are given.
 //! A failure is reported for its file and the batch goes on.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -21,6 +22,7 @@ use crate::hash::{self, Dihedral, Sha256};
 use crate::matching::listed::{ListedIndex, ListedMatch};
 use crate::matching::verify::{Alignment, Edit};
 use crate::matching::{self, Evidence, FrameMatch, Index, MatchKind, Overlap, Thresholds};
+use crate::sidecar::{self, SidecarUse};
 use crate::store::{
     Archive, Catalog, IndexedHash, Item, NewItem, NewLink, NewSighting, NewVideo, Record, Recorded,
     Sighting,
@@ -123,6 +125,12 @@ pub struct ArchiveOptions {
     /// Source, caption, first-seen and note for every file of the batch
     /// (the file name is filled in per file).
     pub sighting: NewSighting,
+    /// Per-file sightings (`archive --from-csv`): a row's fields win over
+    /// `sighting`'s.
+    pub rows: HashMap<PathBuf, NewSighting>,
+    /// Fill fields not given from a downloader's sidecar beside the file
+    /// (see [`crate::sidecar`]).
+    pub sidecars: bool,
 }
 
 /// A near-duplicate link made while archiving.
@@ -156,6 +164,9 @@ pub enum ArchiveOutcome {
         sightings: u64,
         /// Problems that did not stop archiving (a truncated video).
         warnings: Vec<String>,
+        /// The fields the sighting took from a downloader's sidecar.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sidecar: Option<SidecarUse>,
     },
     /// Failed; nothing was recorded for it.
     Failed {
@@ -274,10 +285,7 @@ fn archive_one(
             detail: l.detail.clone(),
         })
         .collect();
-    let sighting = NewSighting {
-        file_name: a.path.file_name().map(|n| n.to_string_lossy().into_owned()),
-        ..opts.sighting.clone()
-    };
+    let (sighting, sidecar) = sighting_for(&a.path, opts)?;
     let is_video = a.video.is_some();
     let stored_features = a.stored_features();
     let record = Record {
@@ -357,7 +365,40 @@ fn archive_one(
         variant_of: links,
         sightings,
         warnings: a.warnings,
+        sidecar,
     })
+}
+
+/// The sighting to record for `path`: its CSV row over the batch's
+/// fields, then what a sidecar beside it fills in.
+fn sighting_for(path: &Path, opts: &ArchiveOptions) -> Result<(NewSighting, Option<SidecarUse>)> {
+    let batch = &opts.sighting;
+    let mut given = match opts.rows.get(path) {
+        Some(row) => NewSighting {
+            source: row.source.clone().or_else(|| batch.source.clone()),
+            caption: row.caption.clone().or_else(|| batch.caption.clone()),
+            first_seen: row.first_seen.clone().or_else(|| batch.first_seen.clone()),
+            file_name: None,
+            note: row.note.clone().or_else(|| batch.note.clone()),
+        },
+        None => batch.clone(),
+    };
+    given.file_name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    if !opts.sidecars {
+        return Ok((given, None));
+    }
+    match sidecar::find(path) {
+        Ok(Some(found)) => {
+            let (s, used) = sidecar::merge(&given, &found);
+            Ok((s, Some(used)))
+        }
+        Ok(None) => Ok((given, None)),
+        // "video.mp4: video.info.json: invalid sidecar: field …".
+        Err(e) => Err(Error::File {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        }),
+    }
 }
 
 /// Share of one video found in the other above which two videos are

@@ -23,8 +23,22 @@ use super::{Context, EXIT_ERROR, EXIT_OK};
 pub struct Args {
     /// Files or folders to archive; `-` reads paths from standard input,
     /// one per line.
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(required_unless_present = "from_csv", value_name = "PATH")]
     paths: Vec<PathBuf>,
+
+    /// Also archive the files listed in this CSV file, each with its own
+    /// sighting: rows `path,source,caption,first_seen,note` (a first row
+    /// naming the columns may reorder or omit them; relative paths are
+    /// from the CSV's folder). A row's fields win over the options below.
+    #[arg(long, value_name = "FILE")]
+    from_csv: Option<PathBuf>,
+
+    /// Ignore downloaders' sidecars. By default, `NAME.info.json` beside
+    /// `NAME.mp4` (yt-dlp) or `photo.jpg.json` beside `photo.jpg`
+    /// (gallery-dl) fills in the source, caption, first-seen and uploader
+    /// not given here.
+    #[arg(long)]
+    no_sidecars: bool,
 
     /// Where this copy was found (URL or description).
     #[arg(long, value_name = "URL")]
@@ -64,8 +78,15 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         args.first_seen.as_deref(),
         args.note,
     )?;
-    let paths = super::output::with_stdin_paths(&args.paths)?;
-    let inputs = walk::collect(&paths, args.hidden);
+    let mut paths = super::output::with_stdin_paths(&args.paths)?;
+    let listed = match &args.from_csv {
+        Some(csv) => firstseen::csvlist::read(csv)?,
+        None => firstseen::csvlist::CsvList::default(),
+    };
+    paths.extend(listed.paths());
+    let rows = listed.sightings();
+    let mut inputs = walk::collect(&paths, args.hidden);
+    inputs.errors.extend(listed.errors);
     super::output::require_media(&inputs, &paths)?;
     let dir = ctx.archive_dir()?;
     let mut archive = match Archive::create(&dir) {
@@ -90,6 +111,8 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         },
         copy: !args.no_copy,
         sighting,
+        rows,
+        sidecars: !args.no_sidecars,
     };
     for e in &inputs.errors {
         eprintln!("firstseen: {e}");
@@ -152,6 +175,7 @@ fn print_outcome(o: &ArchiveOutcome, json: bool) {
             variant_of,
             sightings,
             warnings,
+            sidecar,
         } => {
             for w in warnings {
                 super::output::warn(path, w);
@@ -171,6 +195,13 @@ fn print_outcome(o: &ArchiveOutcome, json: bool) {
                 short(sha256),
                 clean(&path.display().to_string())
             );
+            if let Some(used) = sidecar.as_ref().filter(|u| !u.fields.is_empty()) {
+                outln!(
+                    "           {} from {}",
+                    used.fields.join(", ").replace('_', "-"),
+                    clean(&used.file)
+                );
+            }
             for l in variant_of {
                 let detail = l
                     .detail

@@ -525,3 +525,226 @@ fn an_archive_from_before_search_is_indexed_when_opened() {
     let verify = t.json(["verify"], 0);
     assert_eq!(verify["summary"]["problems"], 0, "{verify:#}");
 }
+
+#[test]
+fn downloaders_sidecars_fill_the_sighting_and_say_so() {
+    let t = TestArchive::new();
+    let dir = t.scratch();
+    // yt-dlp: `NAME.info.json` beside `NAME.mp4` (fields as yt-dlp
+    // writes them; most of its keys are irrelevant here).
+    let video = dir.join("Agents at the door [x1].mp4");
+    std::fs::copy(
+        crate::util::repo().join("tests/fixtures/video/bikes-3s.mp4"),
+        &video,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("Agents at the door [x1].info.json"),
+        r#"{"id": "x1", "title": "Agents at the consulate door", "fulltitle": "Agents at the consulate door",
+            "webpage_url": "https://video.example/watch?v=x1", "original_url": "https://video.example/watch?v=x1",
+            "upload_date": "20260127", "timestamp": 1769506200, "uploader": "Local News", "channel": "Local News",
+            "duration": 3, "formats": [{"format_id": "18", "url": "https://cdn.example/x1.mp4"}],
+            "extractor": "generic", "_type": "video"}"#,
+    )
+    .unwrap();
+    // gallery-dl --write-metadata: `photo.jpg.json`.
+    let photo = dir.join("1234_1.jpg");
+    std::fs::copy(sample("skimage-rocket.jpg"), &photo).unwrap();
+    std::fs::write(
+        dir.join("1234_1.jpg.json"),
+        r#"{"category": "twitter", "subcategory": "tweet", "tweet_id": 1234, "num": 1,
+            "content": "Boy led away by his backpack, today", "date": "2026-01-27 09:30:00",
+            "author": {"id": 9, "name": "reporter_x", "nick": "A Reporter"}, "lang": "en",
+            "extension": "jpg", "filename": "1234_1"}"#,
+    )
+    .unwrap();
+    let v = t.json(
+        [
+            "archive",
+            video.to_str().unwrap(),
+            photo.to_str().unwrap(),
+            "--note",
+            "desk tip",
+        ],
+        0,
+    );
+    let files = v["files"].as_array().unwrap();
+    assert_eq!(files[0]["sidecar"]["writer"], "yt-dlp", "{v:#}");
+    assert_eq!(
+        files[0]["sidecar"]["fields"],
+        serde_json::json!(["source", "caption", "first_seen", "uploader"])
+    );
+    assert_eq!(files[1]["sidecar"]["writer"], "gallery-dl");
+    let log = t.json(["log"], 0);
+    let by_file = |name: &str| {
+        log["sightings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["file_name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let s = by_file("Agents at the door [x1].mp4");
+    assert_eq!(s["source"], "https://video.example/watch?v=x1");
+    assert_eq!(s["caption"], "Agents at the consulate door");
+    assert_eq!(s["first_seen"], "2026-01-27T09:30:00Z");
+    assert_eq!(s["note"], "desk tip; uploaded by Local News");
+    let s = by_file("1234_1.jpg");
+    assert_eq!(s["caption"], "Boy led away by his backpack, today");
+    assert_eq!(s["first_seen"], "2026-01-27T09:30:00Z");
+    // The command line wins, and the text output says what came from
+    // where.
+    let copy = dir.join("again [x1].mp4");
+    std::fs::copy(&video, &copy).unwrap();
+    std::fs::copy(
+        dir.join("Agents at the door [x1].info.json"),
+        dir.join("again [x1].info.json"),
+    )
+    .unwrap();
+    let out = t
+        .cmd([
+            "archive",
+            copy.to_str().unwrap(),
+            "--caption",
+            "Mine",
+            "--source",
+            "https://mine.example",
+        ])
+        .assert()
+        .code(0);
+    let text = stdout_of(&out);
+    assert!(
+        text.contains("first-seen, uploader from again [x1].info.json"),
+        "{text}"
+    );
+    let all = sightings(&t, &sha256_of(&copy));
+    assert!(
+        all.iter()
+            .any(|s| s["caption"] == "Mine" && s["first_seen"] == "2026-01-27T09:30:00Z")
+    );
+    // --no-sidecars ignores them.
+    let bare = dir.join("bare.jpg");
+    std::fs::copy(sample("pillow-flower.jpg"), &bare).unwrap();
+    std::fs::write(dir.join("bare.jpg.json"), r#"{"content": "ignored"}"#).unwrap();
+    let v = t.json(["archive", "--no-sidecars", bare.to_str().unwrap()], 0);
+    assert!(v["files"][0].get("sidecar").is_none());
+    assert!(sightings(&t, &sha256_of(&bare))[0]["caption"].is_null());
+}
+
+#[test]
+fn a_bad_sidecar_fails_its_file_only_and_names_the_field() {
+    let t = TestArchive::new();
+    let dir = t.scratch();
+    let bad = dir.join("bad.jpg");
+    std::fs::copy(sample("pillow-flower.jpg"), &bad).unwrap();
+    let good = dir.join("good.jpg");
+    std::fs::copy(sample("skimage-rocket.jpg"), &good).unwrap();
+    for (json, field) in [
+        (
+            r#"{"content": "x", "date": "2026-13-01 00:00:00"}"#,
+            "field date",
+        ),
+        (r#"{"content": ["not", "text"]}"#, "field content"),
+        (
+            r#"{"content": "x", "date": "2999-01-01 00:00:00"}"#,
+            "future",
+        ),
+        ("not json at all", "not JSON"),
+    ] {
+        std::fs::write(dir.join("bad.jpg.json"), json).unwrap();
+        let out = t
+            .cmd(["archive", bad.to_str().unwrap(), good.to_str().unwrap()])
+            .assert()
+            .code(2);
+        let err = stderr_of(&out);
+        assert!(
+            err.contains("bad.jpg.json") && err.contains(field),
+            "{json}: {err}"
+        );
+        assert_eq!(
+            err.lines().filter(|l| l.contains("bad.jpg")).count(),
+            1,
+            "{err}"
+        );
+    }
+    // The good file went in; the bad one never did.
+    assert!(t.json(["show", &sha256_of(&good)], 0)["sightings"].is_array());
+    t.cmd(["show", &sha256_of(&bad)]).assert().code(1);
+    // A sidecar that is a FIFO or far too large is refused, not read.
+    let big = dir.join("big.jpg");
+    std::fs::copy(sample("pillow-hopper.jpg"), &big).unwrap();
+    let f = std::fs::File::create(dir.join("big.jpg.json")).unwrap();
+    f.set_len(firstseen::sidecar::MAX_SIDECAR_BYTES + 1)
+        .unwrap();
+    let err = stderr_of(&t.cmd(["archive", big.to_str().unwrap()]).assert().code(2));
+    assert!(
+        err.contains("big.jpg.json") && err.contains("too large"),
+        "{err}"
+    );
+}
+
+#[test]
+fn archive_from_csv_gives_each_file_its_sighting() {
+    let t = TestArchive::new();
+    let dir = t.scratch();
+    std::fs::copy(sample("skimage-rocket.jpg"), dir.join("rocket.jpg")).unwrap();
+    std::fs::copy(sample("pillow-flower.jpg"), dir.join("flower.jpg")).unwrap();
+    let csv = dir.join("list.csv");
+    std::fs::write(
+        &csv,
+        "path,source,caption,first_seen,note\n\
+         rocket.jpg,https://a.example/1,\"Launch, as posted\",2019-05-02,\n\
+         flower.jpg,,Flowers,,from the CSV\n\
+         missing.jpg,,x,,\n\
+         flower.jpg,,y,2999-01-01,\n",
+    )
+    .unwrap();
+    let v = t.json(
+        [
+            "archive",
+            "--from-csv",
+            csv.to_str().unwrap(),
+            "--source",
+            "https://batch.example",
+        ],
+        2,
+    );
+    assert_eq!(v["summary"]["new_items"], 2, "{v:#}");
+    assert_eq!(v["summary"]["failed"], 2, "{v:#}");
+    let failed: Vec<String> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "failed")
+        .map(|f| f["error"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        failed.iter().any(|e| e.contains("missing.jpg")),
+        "{failed:?}"
+    );
+    assert!(
+        failed.iter().any(|e| e.contains("line 5: first_seen")),
+        "{failed:?}"
+    );
+    let rocket = &sightings(&t, &sha256_of(&dir.join("rocket.jpg")))[0];
+    assert_eq!(rocket["caption"], "Launch, as posted");
+    assert_eq!(rocket["source"], "https://a.example/1");
+    assert_eq!(rocket["first_seen"], "2019-05-02");
+    let flower = &sightings(&t, &sha256_of(&dir.join("flower.jpg")))[0];
+    assert_eq!(
+        flower["source"], "https://batch.example",
+        "the batch fills a row's gaps"
+    );
+    assert_eq!(flower["note"], "from the CSV");
+    let err = stderr_of(
+        &t.cmd([
+            "archive",
+            "--from-csv",
+            dir.join("none.csv").to_str().unwrap(),
+        ])
+        .assert()
+        .code(2),
+    );
+    assert!(err.contains("none.csv"), "{err}");
+}
