@@ -4,6 +4,7 @@
 
 mod archive;
 mod check;
+mod correct;
 mod decode;
 mod export;
 mod generate;
@@ -97,6 +98,9 @@ enum Command {
     Hash(hash::Args),
     Search(search::Args),
     Show(show::Args),
+    Amend(correct::AmendArgs),
+    Retract(correct::RetractArgs),
+    Redact(correct::RedactArgs),
     Sight(sight::Args),
     Log(log::Args),
     Export(export::Args),
@@ -179,6 +183,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Hash(a) => hash::run(a, &ctx)?,
         Command::Search(a) => search::run(a, &ctx)?,
         Command::Show(a) => show::run(a, &ctx)?,
+        Command::Amend(a) => correct::amend(a, &ctx)?,
+        Command::Retract(a) => correct::retract(a, &ctx)?,
+        Command::Redact(a) => correct::redact(a, &ctx)?,
         Command::Sight(a) => sight::run(a, &ctx)?,
         Command::Log(a) => log::run(a, &ctx)?,
         Command::Export(a) => export::run(a, &ctx)?,

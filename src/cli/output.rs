@@ -223,7 +223,49 @@ pub fn sighting_line(s: &Sighting) -> String {
     if let Some(c) = &s.caption {
         line.push_str(&format!(" — \"{}\"", clean(c)));
     }
+    if !s.corrections.is_empty() {
+        let fields: Vec<&str> = s.corrections.iter().map(|c| c.field.name()).collect();
+        line.push_str(&format!(
+            " [corrected: {}]",
+            fields.join(", ").replace('_', "-")
+        ));
+    }
+    if s.retracted.is_some() {
+        line.push_str(" [RETRACTED]");
+    }
     line
+}
+
+/// What each correction of a sighting replaced, and the retraction, one
+/// line each, for `show`.
+pub fn correction_lines(s: &Sighting) -> Vec<String> {
+    let shown = |v: &Option<String>| match v {
+        Some(v) => format!("\"{}\"", clean(v)),
+        None => "(none)".to_string(),
+    };
+    let why = |r: &Option<String>| {
+        r.as_deref()
+            .map(|r| format!(": {}", clean(r)))
+            .unwrap_or_default()
+    };
+    let mut out: Vec<String> = s
+        .corrections
+        .iter()
+        .map(|c| {
+            format!(
+                "{} corrected {} from {} to {}{}",
+                c.field.name().replace('_', "-"),
+                c.made_at,
+                shown(&c.was),
+                shown(&c.now),
+                why(&c.reason)
+            )
+        })
+        .collect();
+    if let Some(r) = &s.retracted {
+        out.push(format!("retracted {}{}", r.made_at, why(&r.reason)));
+    }
+    out
 }
 
 /// Writes `value` as pretty JSON plus a newline on stdout.

@@ -26,7 +26,8 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         }
         Err(e) => return Err(e.into()),
     };
-    let sightings = archive.catalog.sightings(item.id)?;
+    let sightings = archive.catalog.all_sightings(item.id)?;
+    let redaction = archive.catalog.redaction(item.id)?;
     let video = archive.catalog.video(item.id)?;
     let frames = archive.catalog.frames(item.id)?;
     let variants = archive.catalog.variants(item.id)?;
@@ -61,6 +62,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
             "item": item,
             "object": item.stored.then_some(object),
             "sightings": sightings,
+            "redaction": redaction,
             "variants": variants,
             "video": video,
             "frames": frames,
@@ -91,6 +93,13 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
             "no (hashes only)".to_string()
         }
     );
+    if let Some(r) = &redaction {
+        outln!(
+            "redacted  {}: {} (hashes and sightings kept)",
+            r.made_at,
+            super::output::clean(&r.reason)
+        );
+    }
     outln!("added     {}", item.added_at);
     for line in item.warnings.iter().flat_map(|w| w.lines()) {
         outln!("warning   {}", super::output::clean(line));
@@ -122,12 +131,15 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
             );
         }
     }
-    if let Some(first) = sightings.first() {
+    if let Some(first) = sightings.iter().find(|s| s.retracted.is_none()) {
         outln!("earliest  {}", sighting_line(first));
     }
     outln!("\nsightings ({}), oldest first:", sightings.len());
     for s in &sightings {
-        outln!("  {}", sighting_line(s));
+        outln!("  #{:<4} {}", s.id, sighting_line(s));
+        for line in super::output::correction_lines(s) {
+            outln!("    {line}");
+        }
         let mut extra = vec![format!("archived {}", s.archived_at)];
         if let Some(f) = &s.file_name {
             extra.push(format!("file {}", super::output::clean(f)));

@@ -236,6 +236,18 @@ fn wire_item(i: &ExchangeItem) -> wire::Item {
                     archived_at: text(&s.archived_at),
                     file_name: opt_text(&s.file_name),
                     note: opt_text(&s.note),
+                    corrections: wire::Bounded(
+                        s.corrections
+                            .iter()
+                            .map(|c| wire::Correction {
+                                action: text(&c.action),
+                                field: opt_text(&c.field),
+                                value: opt_text(&c.value),
+                                reason: opt_text(&c.reason),
+                                made_at: text(&c.made_at),
+                            })
+                            .collect(),
+                    ),
                 })
                 .collect(),
         ),

@@ -15,7 +15,9 @@ use crate::error::{Error, Result};
 use crate::hash::{DHASH_KIND, Dihedral, PHASH_KIND, Pdq, Sha256};
 use crate::store::VideoFacts;
 use crate::store::chain::ChainHead;
-use crate::store::exchange::{ExchangeFrame, ExchangeItem, ExchangeLink, ExchangeSighting};
+use crate::store::exchange::{
+    ExchangeCorrection, ExchangeFrame, ExchangeItem, ExchangeLink, ExchangeSighting,
+};
 
 /// What a manifest's header says.
 #[derive(Debug, Clone, Serialize)]
@@ -378,6 +380,38 @@ fn check_item(
                 ));
             }
         }
+        let mut corrections = Vec::with_capacity(s.corrections.0.len());
+        for (k, c) in s.corrections.0.into_iter().enumerate() {
+            let at = |f: &str| format!("sightings[{i}].corrections[{k}].{f}");
+            check_time(&at("made_at"), &c.made_at.0)?;
+            let field = c.field.map(|t| t.0);
+            let value = c.value.map(|t| t.0);
+            match (c.action.0.as_str(), field.as_deref()) {
+                ("amend", Some("source" | "caption")) => {}
+                ("amend", Some("first_seen")) => {
+                    if let Some(v) = &value {
+                        check_time(&at("value"), v)?;
+                    }
+                }
+                ("retract", None) if value.is_none() => {}
+                (action, field) => {
+                    return Err(bad(
+                        at("action"),
+                        format!(
+                            "{action:?} of {field:?} is not a correction (amend source, caption or \
+                             first_seen; or retract)"
+                        ),
+                    ));
+                }
+            }
+            corrections.push(ExchangeCorrection {
+                action: c.action.0,
+                field,
+                value,
+                reason: c.reason.map(|t| t.0),
+                made_at: c.made_at.0,
+            });
+        }
         sightings.push(ExchangeSighting {
             source: s.source.map(|t| t.0),
             caption: s.caption.map(|t| t.0),
@@ -385,6 +419,7 @@ fn check_item(
             archived_at: s.archived_at.0,
             file_name: s.file_name.map(|t| t.0),
             note: s.note.map(|t| t.0),
+            corrections,
         });
     }
     let sha256 = w.sha256.0;

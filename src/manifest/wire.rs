@@ -336,6 +336,29 @@ pub struct Sighting {
     /// Note.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<Text<LONG_TEXT>>,
+    /// Corrections, oldest first (the fields above are as first
+    /// recorded).
+    #[serde(default, skip_serializing_if = "Bounded::is_empty")]
+    pub corrections: Bounded<Correction, 256>,
+}
+
+/// A correction of a sighting.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Correction {
+    /// `amend` or `retract`.
+    pub action: Text<16>,
+    /// For `amend`: `source`, `caption` or `first_seen`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<Text<16>>,
+    /// For `amend`: the new value (absent: cleared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Text<LONG_TEXT>>,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Text<LONG_TEXT>>,
+    /// When it was made.
+    pub made_at: Text<64>,
 }
 
 /// A near-duplicate link.

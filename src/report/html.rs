@@ -464,6 +464,21 @@ fn row(h: &mut String, r: &Report, e: &TimelineEntry, first: Option<i64>) {
             escape(i)
         ));
     }
+    for c in &e.corrections {
+        cap.push_str(&format!(
+            "<br><span class=\"muted\">Corrected {}: {} was {}{}</span>",
+            escape(crate::time::day(&c.made_at)),
+            escape(&c.field.name().replace('_', "-")),
+            c.was.as_deref().map_or("empty".to_string(), |w| format!(
+                "&ldquo;{}&rdquo;",
+                escape(w)
+            )),
+            c.reason
+                .as_deref()
+                .map(|r| format!(" ({})", escape(r)))
+                .unwrap_or_default()
+        ));
+    }
     let distance = e
         .distance
         .filter(|_| e.kind != MatchKind::Exact)

@@ -453,6 +453,16 @@ fn timeline_row(out: &mut impl Write, n: usize, e: &TimelineEntry, r: &Report) -
     if let Some(note) = &e.note {
         cap.push_str(&format!(" (note: {})", escape(note)));
     }
+    for c in &e.corrections {
+        cap.push_str(&format!(
+            " (corrected {}: {} was {})",
+            crate::time::day(&c.made_at),
+            c.field.name().replace('_', "-"),
+            c.was
+                .as_deref()
+                .map_or("empty".to_string(), |w| format!("\"{}\"", escape(w)))
+        ));
+    }
     writeln!(
         out,
         "| {n} | {} | {} | {cap} | {}{} | {} | {} | {later} |",

@@ -422,6 +422,10 @@ pub struct TimelineEntry {
     pub days_after_earliest: Option<i64>,
     /// This sighting raises the recycled-media warning.
     pub recycled: bool,
+    /// Corrections of this sighting: the fields above hold the corrected
+    /// values, these the values they replaced.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub corrections: Vec<crate::store::corrections::Correction>,
 }
 
 /// A distinct caption and the sightings that carried it.
@@ -655,7 +659,29 @@ pub fn build(archive: &Archive, subject: Subject<'_>, opts: &ReportOptions) -> R
                 distance: m.distance,
                 days_after_earliest: None,
                 recycled: false,
+                corrections: s.corrections.clone(),
             });
+        }
+        for s in catalog.all_sightings(m.item.id)? {
+            if let Some(r) = &s.retracted {
+                notes.push(format!(
+                    "Sighting #{} of {label} ({}) was retracted on {}{} and is not counted.",
+                    s.id,
+                    crate::time::day(s.effective_date()),
+                    crate::time::day(&r.made_at),
+                    r.reason
+                        .as_deref()
+                        .map(|why| format!(": {why}"))
+                        .unwrap_or_default()
+                ));
+            }
+        }
+        if let Some(r) = catalog.redaction(m.item.id)? {
+            notes.push(format!(
+                "The stored bytes of {label} were redacted on {}: {}. Its hashes and sightings are kept.",
+                crate::time::day(&r.made_at),
+                r.reason
+            ));
         }
         let thumbnail = if thumbs_left > 0 {
             thumbs_left -= 1;
@@ -1464,6 +1490,7 @@ mod tests {
             distance: Some(0),
             days_after_earliest: None,
             recycled: false,
+            corrections: Vec::new(),
         };
         let g = caption_groups(&[
             entry(1, "2020-01-01", Some("Flood  in\ncity")),

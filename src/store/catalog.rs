@@ -178,6 +178,13 @@ pub struct Sighting {
     pub file_name: Option<String>,
     /// Note.
     pub note: Option<String>,
+    /// Amendments applied to the fields above, oldest first (the value
+    /// each replaced is kept).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub corrections: Vec<super::corrections::Correction>,
+    /// Set when the sighting was retracted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retracted: Option<super::corrections::Retraction>,
 }
 
 impl Sighting {
@@ -626,18 +633,39 @@ impl Catalog {
         .transpose()
     }
 
-    /// Sightings of one item, oldest first (by first-seen, then archived).
+    /// Sightings of one item that count, oldest first (by first-seen,
+    /// then archived), corrections applied; retracted ones left out.
     ///
     /// # Errors
     /// SQLite errors.
     pub fn sightings(&self, item: ItemId) -> Result<Vec<Sighting>> {
+        let mut all = self.all_sightings(item)?;
+        all.retain(|s| s.retracted.is_none());
+        Ok(all)
+    }
+
+    /// Every sighting of an item, retracted ones included (marked),
+    /// corrections applied, oldest first by their corrected dates.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn all_sightings(&self, item: ItemId) -> Result<Vec<Sighting>> {
         let sql = format!(
             "SELECT {SIGHTING_COLUMNS} FROM sighting WHERE item_id = ?1 \
              ORDER BY coalesce(first_seen, archived_at), archived_at, id"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map([item.0], sighting_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        let mut all = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        super::corrections::apply(&self.conn, &mut all)?;
+        all.sort_by(|a, b| {
+            (a.effective_date(), &a.archived_at, a.id).cmp(&(
+                b.effective_date(),
+                &b.archived_at,
+                b.id,
+            ))
+        });
+        Ok(all)
     }
 
     /// Near-duplicate links of an item, in both directions, closest first.
@@ -699,7 +727,8 @@ impl Catalog {
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (s, sha) = row?;
+            let (mut s, sha) = row?;
+            super::corrections::apply(&self.conn, std::slice::from_mut(&mut s))?;
             out.push((s, sha.parse()?));
         }
         Ok(out)
@@ -1041,6 +1070,8 @@ fn sighting_from_row(r: &Row<'_>) -> rusqlite::Result<Sighting> {
         archived_at: r.get(5)?,
         file_name: r.get(6)?,
         note: r.get(7)?,
+        corrections: Vec::new(),
+        retracted: None,
     })
 }
 

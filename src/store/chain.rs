@@ -33,6 +33,10 @@ pub const GENESIS: Sha256 = Sha256([0; 32]);
 pub const KIND_SIGHTING: &str = "sighting";
 /// Entry kind of an import (a manifest or a hash list).
 pub const KIND_IMPORT: &str = "import";
+/// Entry kind of a correction of a sighting (`amend`, `retract`).
+pub const KIND_CORRECTION: &str = "correction";
+/// Entry kind of a redaction of an item's stored bytes.
+pub const KIND_REDACTION: &str = "redaction";
 
 /// The chain's latest entry: how many entries there are and the last
 /// one's hash. Anyone holding a head can later check that the archive's
@@ -71,32 +75,43 @@ pub(crate) fn head(conn: &Connection) -> Result<Option<ChainHead>> {
     }
 }
 
+/// The catalog row an entry records.
+#[derive(Debug, Clone, Copy)]
+enum Row {
+    Sighting(i64),
+    Import(i64),
+    Correction(i64),
+    Redaction(i64),
+}
+
 /// Appends one entry after the current head.
-fn append(
-    conn: &Connection,
-    kind: &str,
-    payload: &str,
-    sighting: Option<i64>,
-    import: Option<i64>,
-) -> Result<ChainHead> {
+fn append(conn: &Connection, kind: &str, payload: &str, row: Row) -> Result<ChainHead> {
     let prev = head(conn)?;
     let (seq, prev_hash) = match prev {
         Some(h) => (h.length + 1, h.hash),
         None => (1, GENESIS),
     };
     let hash = entry_hash(&prev_hash, payload.as_bytes());
-    conn.prepare_cached(
-        "INSERT INTO chain (seq, kind, payload, prev, hash, sighting_id, import_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
+    // Each kind names its row in its own column (the columns for
+    // corrections and redactions came with a later schema, and the
+    // migration that chains old sightings runs before it).
+    let (column, id) = match row {
+        Row::Sighting(id) => ("sighting_id", id),
+        Row::Import(id) => ("import_id", id),
+        Row::Correction(id) => ("correction_id", id),
+        Row::Redaction(id) => ("redaction_id", id),
+    };
+    conn.prepare_cached(&format!(
+        "INSERT INTO chain (seq, kind, payload, prev, hash, {column})
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    ))?
     .execute(params![
         i64::try_from(seq).unwrap_or(i64::MAX),
         kind,
         payload,
         prev_hash.to_hex(),
         hash.to_hex(),
-        sighting,
-        import
+        id
     ])?;
     Ok(ChainHead { length: seq, hash })
 }
@@ -265,7 +280,7 @@ pub(crate) fn append_sighting(conn: &Connection, id: i64) -> Result<ChainHead> {
         what: "chain",
         reason: format!("sighting #{id} vanished before it could be chained"),
     })?;
-    append(conn, KIND_SIGHTING, &payload, Some(id), None)
+    append(conn, KIND_SIGHTING, &payload, Row::Sighting(id))
 }
 
 /// Appends the entry for import record `id`, with its final counts.
@@ -277,7 +292,118 @@ pub(crate) fn append_import(conn: &Connection, id: i64) -> Result<ChainHead> {
         what: "chain",
         reason: format!("import #{id} vanished before it could be chained"),
     })?;
-    append(conn, KIND_IMPORT, &payload, None, Some(id))
+    append(conn, KIND_IMPORT, &payload, Row::Import(id))
+}
+
+#[derive(Serialize)]
+struct CorrectionPayload<'a> {
+    kind: &'static str,
+    correction: i64,
+    sighting: i64,
+    action: &'a str,
+    field: Option<&'a str>,
+    value: Option<&'a str>,
+    reason: Option<&'a str>,
+    made_at: &'a str,
+}
+
+/// The canonical payload of correction `id` as its row stands now.
+///
+/// # Errors
+/// SQLite errors.
+pub(crate) fn correction_payload(conn: &Connection, id: i64) -> Result<Option<String>> {
+    type Row = (
+        i64,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        String,
+    );
+    let row: Option<Row> = conn
+        .prepare_cached(
+            "SELECT sighting_id, action, field, value, reason, made_at FROM correction WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+        })
+        .optional()?;
+    let Some((sighting, action, field, value, reason, made_at)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(canonical(&CorrectionPayload {
+        kind: KIND_CORRECTION,
+        correction: id,
+        sighting,
+        action: &action,
+        field: field.as_deref(),
+        value: value.as_deref(),
+        reason: reason.as_deref(),
+        made_at: &made_at,
+    })?))
+}
+
+#[derive(Serialize)]
+struct RedactionPayload<'a> {
+    kind: &'static str,
+    redaction: i64,
+    item: &'a str,
+    reason: &'a str,
+    made_at: &'a str,
+}
+
+/// The canonical payload of redaction `id` as its row stands now.
+///
+/// # Errors
+/// SQLite errors.
+pub(crate) fn redaction_payload(conn: &Connection, id: i64) -> Result<Option<String>> {
+    let row: Option<(String, String, String)> = conn
+        .prepare_cached(
+            "SELECT i.sha256, r.reason, r.made_at FROM redaction r
+             LEFT JOIN item i ON i.id = r.item_id WHERE r.id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                r.get(1)?,
+                r.get(2)?,
+            ))
+        })
+        .optional()?;
+    let Some((item, reason, made_at)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(canonical(&RedactionPayload {
+        kind: KIND_REDACTION,
+        redaction: id,
+        item: &item,
+        reason: &reason,
+        made_at: &made_at,
+    })?))
+}
+
+/// Appends the entry for correction `id`, just inserted.
+///
+/// # Errors
+/// SQLite errors.
+pub(crate) fn append_correction(conn: &Connection, id: i64) -> Result<ChainHead> {
+    let payload = correction_payload(conn, id)?.ok_or_else(|| Error::Invalid {
+        what: "chain",
+        reason: format!("correction #{id} vanished before it could be chained"),
+    })?;
+    append(conn, KIND_CORRECTION, &payload, Row::Correction(id))
+}
+
+/// Appends the entry for redaction `id`, just inserted.
+///
+/// # Errors
+/// SQLite errors.
+pub(crate) fn append_redaction(conn: &Connection, id: i64) -> Result<ChainHead> {
+    let payload = redaction_payload(conn, id)?.ok_or_else(|| Error::Invalid {
+        what: "chain",
+        reason: format!("redaction #{id} vanished before it could be chained"),
+    })?;
+    append(conn, KIND_REDACTION, &payload, Row::Redaction(id))
 }
 
 /// Chains every sighting that has no entry yet, oldest row first: run

@@ -89,6 +89,24 @@ pub struct ExchangeSighting {
     pub file_name: Option<String>,
     /// Note.
     pub note: Option<String>,
+    /// Corrections of it (`amend`, `retract`), oldest first. The fields
+    /// above are as first recorded; each amendment replaces one.
+    pub corrections: Vec<ExchangeCorrection>,
+}
+
+/// A correction as it travels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExchangeCorrection {
+    /// `amend` or `retract`.
+    pub action: String,
+    /// For `amend`: `source`, `caption` or `first_seen`.
+    pub field: Option<String>,
+    /// For `amend`: the new value (`None` clears the field).
+    pub value: Option<String>,
+    /// Why.
+    pub reason: Option<String>,
+    /// When it was made (UTC).
+    pub made_at: String,
 }
 
 /// A near-duplicate link: this item's picture is `variant_of`'s picture
@@ -571,22 +589,44 @@ fn read_item_details(tx: &Transaction<'_>, id: i64, item: &mut ExchangeItem) -> 
     }
     {
         let mut stmt = tx.prepare_cached(
-            "SELECT source, caption, first_seen, archived_at, file_name, note FROM sighting
+            "SELECT source, caption, first_seen, archived_at, file_name, note, id FROM sighting
              WHERE item_id = ?1
              ORDER BY coalesce(first_seen, archived_at), archived_at, source, caption,
                       first_seen, file_name, note",
         )?;
         let rows = stmt.query_map([id], |r| {
-            Ok(ExchangeSighting {
-                source: r.get(0)?,
-                caption: r.get(1)?,
-                first_seen: r.get(2)?,
-                archived_at: r.get(3)?,
-                file_name: r.get(4)?,
-                note: r.get(5)?,
-            })
+            Ok((
+                ExchangeSighting {
+                    source: r.get(0)?,
+                    caption: r.get(1)?,
+                    first_seen: r.get(2)?,
+                    archived_at: r.get(3)?,
+                    file_name: r.get(4)?,
+                    note: r.get(5)?,
+                    corrections: Vec::new(),
+                },
+                r.get::<_, i64>(6)?,
+            ))
         })?;
-        item.sightings = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut corrections = tx.prepare_cached(
+            "SELECT action, field, value, reason, made_at FROM correction
+             WHERE sighting_id = ?1 ORDER BY id",
+        )?;
+        for (mut s, sid) in rows {
+            s.corrections = corrections
+                .query_map([sid], |r| {
+                    Ok(ExchangeCorrection {
+                        action: r.get(0)?,
+                        field: r.get(1)?,
+                        value: r.get(2)?,
+                        reason: r.get(3)?,
+                        made_at: r.get(4)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            item.sightings.push(s);
+        }
     }
     {
         let mut stmt = tx.prepare_cached(
@@ -683,6 +723,27 @@ impl Importer<'_> {
                 )?;
             if duplicate {
                 self.counts.sightings_known += 1;
+                if !s.corrections.is_empty() {
+                    let known: i64 = tx
+                        .prepare_cached(
+                            "SELECT id FROM sighting WHERE item_id = ?1 AND source IS ?2
+                               AND caption IS ?3 AND first_seen IS ?4 AND +archived_at = ?5
+                               AND file_name IS ?6 AND note IS ?7 ORDER BY id LIMIT 1",
+                        )?
+                        .query_row(
+                            params![
+                                id,
+                                s.source,
+                                s.caption,
+                                s.first_seen,
+                                s.archived_at,
+                                s.file_name,
+                                s.note
+                            ],
+                            |r| r.get(0),
+                        )?;
+                    add_corrections(tx, known, &s.corrections)?;
+                }
                 continue;
             }
             tx.prepare_cached(
@@ -705,6 +766,7 @@ impl Importer<'_> {
             )?
             .execute(params![sighting, self.id])?;
             chain::append_sighting(tx, sighting)?;
+            add_corrections(tx, sighting, &s.corrections)?;
             self.counts.sightings_new += 1;
         }
         for l in &item.links {
@@ -887,4 +949,33 @@ fn insert_item(tx: &Transaction<'_>, item: &ExchangeItem, now: &str) -> Result<i
         ])?;
     }
     Ok(id)
+}
+
+/// Records a manifest's corrections of sighting `id` that it does not
+/// have yet (same action, field, value and time), each chained.
+fn add_corrections(
+    tx: &rusqlite::Transaction<'_>,
+    id: i64,
+    corrections: &[ExchangeCorrection],
+) -> Result<()> {
+    for c in corrections {
+        let known: bool = tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM correction WHERE sighting_id = ?1 AND action = ?2
+                   AND field IS ?3 AND value IS ?4 AND made_at = ?5)",
+            )?
+            .query_row(params![id, c.action, c.field, c.value, c.made_at], |r| {
+                r.get(0)
+            })?;
+        if known {
+            continue;
+        }
+        tx.prepare_cached(
+            "INSERT INTO correction (sighting_id, action, field, value, reason, made_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![id, c.action, c.field, c.value, c.reason, c.made_at])?;
+        chain::append_correction(tx, tx.last_insert_rowid())?;
+    }
+    Ok(())
 }

@@ -185,6 +185,30 @@ const MIGRATIONS: &[&str] = &[
     END;
     INSERT INTO sighting_text (sighting_text) VALUES ('rebuild');
     CREATE INDEX sighting_date ON sighting(coalesce(first_seen, archived_at));",
+    // Corrections and redactions (`amend`, `retract`, `redact`): appended
+    // records, each chained; the sighting rows they correct are never
+    // edited, so the chain still vouches for what was first recorded.
+    "CREATE TABLE correction (
+        id          INTEGER PRIMARY KEY,
+        sighting_id INTEGER NOT NULL REFERENCES sighting(id),
+        action      TEXT NOT NULL CHECK (action IN ('amend', 'retract')),
+        field       TEXT CHECK ((action = 'amend' AND field IN ('source', 'caption', 'first_seen'))
+                                OR (action = 'retract' AND field IS NULL)),
+        value       TEXT,
+        reason      TEXT,
+        made_at     TEXT NOT NULL
+    );
+    CREATE INDEX correction_of ON correction(sighting_id);
+    CREATE TABLE redaction (
+        id      INTEGER PRIMARY KEY,
+        item_id INTEGER NOT NULL UNIQUE REFERENCES item(id),
+        reason  TEXT NOT NULL,
+        made_at TEXT NOT NULL
+    );
+    ALTER TABLE chain ADD COLUMN correction_id INTEGER;
+    ALTER TABLE chain ADD COLUMN redaction_id INTEGER;
+    CREATE UNIQUE INDEX chain_correction ON chain(correction_id);
+    CREATE UNIQUE INDEX chain_redaction ON chain(redaction_id);",
 ];
 
 /// Work a migration needs beyond its SQL, run in the same transaction

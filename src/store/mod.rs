@@ -9,6 +9,7 @@
 
 pub mod catalog;
 pub mod chain;
+pub mod corrections;
 pub mod exchange;
 mod migrations;
 pub mod objects;
@@ -187,9 +188,12 @@ impl Archive {
         let sha = rec.item.sha256;
         let now = crate::time::now();
         let tx = self.catalog.begin()?;
+        // A redacted item's bytes are never stored again.
         let wrote_object = match rec.bytes {
-            Some(bytes) => self.objects.put(&sha, bytes)?,
-            None => false,
+            Some(bytes) if !corrections::is_redacted(&tx, &sha)? => {
+                self.objects.put(&sha, bytes)?
+            }
+            _ => false,
         };
         let result = Self::record_rows(&tx, rec, &now).and_then(|o| {
             tx.commit()?;
@@ -206,7 +210,7 @@ impl Archive {
         rec: &Record<'_>,
         now: &str,
     ) -> Result<Recorded> {
-        let stored = rec.bytes.is_some();
+        let stored = rec.bytes.is_some() && !corrections::is_redacted(tx, &rec.item.sha256)?;
         let outcome = match catalog::item_by_sha(tx, &rec.item.sha256)? {
             Some(existing) => {
                 if stored && !existing.stored {

@@ -15,7 +15,9 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::hash::Sha256;
-use crate::store::chain::{self, ChainHead, GENESIS, KIND_IMPORT, KIND_SIGHTING};
+use crate::store::chain::{
+    self, ChainHead, GENESIS, KIND_CORRECTION, KIND_IMPORT, KIND_REDACTION, KIND_SIGHTING,
+};
 use crate::store::{Archive, Item, exchange};
 
 /// What kind of problem `verify` found.
@@ -45,6 +47,11 @@ pub enum ProblemKind {
     ImportMissing,
     /// An import record with no chain entry.
     ImportUnchained,
+    /// A correction or redaction record differs from its chain entry,
+    /// is gone, or was never chained.
+    CorrectionAltered,
+    /// The bytes of a redacted item are in the store again.
+    RedactedObject,
     /// The head given with `--head` is not in the chain.
     UnknownHead,
     /// SQLite's own integrity or foreign-key checks failed.
@@ -69,6 +76,8 @@ impl ProblemKind {
             ProblemKind::ImportAltered => "import-altered",
             ProblemKind::ImportMissing => "import-missing",
             ProblemKind::ImportUnchained => "import-unchained",
+            ProblemKind::CorrectionAltered => "correction-altered",
+            ProblemKind::RedactedObject => "redacted-object",
             ProblemKind::UnknownHead => "unknown-head",
             ProblemKind::Catalog => "catalog",
             ProblemKind::Index => "index",
@@ -248,6 +257,18 @@ fn check_objects(archive: &Archive, emit: &mut Emit<'_>) -> Result<(u64, Vec<Sha
                 }
                 Ok(_) => true,
             };
+            if crate::store::corrections::is_redacted(archive.catalog.conn(), &sha)? {
+                emit(
+                    ProblemKind::RedactedObject,
+                    sha.to_hex(),
+                    format!(
+                        "the item was redacted, but its bytes are in the store ({}); \
+                         `verify --repair` removes them",
+                        rel(&file, archive.dir())
+                    ),
+                );
+                continue;
+            }
             match archive.catalog.item_by_sha(&sha)? {
                 None | Some(Item { stored: false, .. }) if intact => leftovers.push(sha),
                 None => emit(
@@ -280,6 +301,7 @@ fn check_objects(archive: &Archive, emit: &mut Emit<'_>) -> Result<(u64, Vec<Sha
 /// I/O or catalog errors.
 pub fn repair(archive: &mut Archive) -> Result<(Vec<Sha256>, Vec<Sha256>)> {
     let mut ignore = |_: ProblemKind, _: String, _: String| {};
+    let redacted = redacted_objects(archive)?;
     let tx = archive.catalog.begin()?;
     let candidates = {
         let view = Archive {
@@ -292,6 +314,10 @@ pub fn repair(archive: &mut Archive) -> Result<(Vec<Sha256>, Vec<Sha256>)> {
         check_objects(&view, &mut ignore)?.1
     };
     let (mut removed, mut adopted) = (Vec::new(), Vec::new());
+    for sha in redacted {
+        archive.objects.remove(&sha)?;
+        removed.push(sha);
+    }
     for sha in candidates {
         match crate::store::catalog::item_by_sha(&tx, &sha)? {
             Some(item) => {
@@ -306,6 +332,24 @@ pub fn repair(archive: &mut Archive) -> Result<(Vec<Sha256>, Vec<Sha256>)> {
     }
     tx.commit()?;
     Ok((removed, adopted))
+}
+
+/// Redacted items whose bytes are in the store again.
+fn redacted_objects(archive: &Archive) -> Result<Vec<Sha256>> {
+    let shas: Vec<String> = archive
+        .catalog
+        .conn()
+        .prepare("SELECT i.sha256 FROM redaction r JOIN item i ON i.id = r.item_id")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut out = Vec::new();
+    for hex in shas {
+        let sha: Sha256 = hex.parse()?;
+        if archive.objects.path_of(&sha).is_file() {
+            out.push(sha);
+        }
+    }
+    Ok(out)
 }
 
 fn check_stored_items(archive: &Archive, emit: &mut Emit<'_>) -> Result<()> {
@@ -340,7 +384,8 @@ fn check_chain(
     emit: &mut Emit<'_>,
 ) -> Result<(u64, bool)> {
     let mut stmt = conn.prepare(
-        "SELECT seq, kind, payload, prev, hash, sighting_id, import_id FROM chain ORDER BY seq",
+        "SELECT seq, kind, payload, prev, hash, sighting_id, import_id, correction_id, redaction_id
+         FROM chain ORDER BY seq",
     )?;
     let mut rows = stmt.query([])?;
     let mut expected_seq: i64 = 1;
@@ -356,6 +401,8 @@ fn check_chain(
         let hash: String = r.get(4)?;
         let sighting_id: Option<i64> = r.get(5)?;
         let import_id: Option<i64> = r.get(6)?;
+        let correction_id: Option<i64> = r.get(7)?;
+        let redaction_id: Option<i64> = r.get(8)?;
         let subject = format!("chain entry {seq}");
         if seq != expected_seq {
             emit(
@@ -481,6 +528,40 @@ fn check_chain(
                     }
                 }
             }
+            KIND_CORRECTION | KIND_REDACTION => {
+                let (key, linked, what) = if claimed_kind == KIND_CORRECTION {
+                    ("correction", correction_id, "correction")
+                } else {
+                    ("redaction", redaction_id, "redaction")
+                };
+                let id = fields.get(key).and_then(Value::as_i64);
+                if id.is_none() || id != linked {
+                    emit(
+                        ProblemKind::Chain,
+                        subject.clone(),
+                        format!("its {what} does not match the entry's row link"),
+                    );
+                }
+                let Some(id) = id else { continue };
+                let now = if claimed_kind == KIND_CORRECTION {
+                    chain::correction_payload(conn, id)?
+                } else {
+                    chain::redaction_payload(conn, id)?
+                };
+                match now {
+                    None => emit(
+                        ProblemKind::CorrectionAltered,
+                        format!("{what} #{id}"),
+                        format!("recorded by {subject} but no longer in the catalog"),
+                    ),
+                    Some(now) if now != payload => emit(
+                        ProblemKind::CorrectionAltered,
+                        format!("{what} #{id}"),
+                        format!("differs from {subject}: {}", differences(&fields, &now)),
+                    ),
+                    Some(_) => {}
+                }
+            }
             other => emit(
                 ProblemKind::Chain,
                 subject,
@@ -492,6 +573,25 @@ fn check_chain(
 }
 
 fn check_unchained(conn: &Connection, emit: &mut Emit<'_>) -> Result<()> {
+    for (table, column, what) in [
+        ("correction", "correction_id", "correction"),
+        ("redaction", "redaction_id", "redaction"),
+    ] {
+        let ids: Vec<i64> = conn
+            .prepare(&format!(
+                "SELECT id FROM {table} WHERE id NOT IN
+                   (SELECT {column} FROM chain WHERE {column} IS NOT NULL) ORDER BY id"
+            ))?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for id in ids {
+            emit(
+                ProblemKind::CorrectionAltered,
+                format!("{what} #{id}"),
+                "has no chain entry: it was added outside firstseen".to_string(),
+            );
+        }
+    }
     let mut stmt = conn.prepare(
         "SELECT s.id, i.sha256 FROM sighting s LEFT JOIN item i ON i.id = s.item_id
          WHERE s.id NOT IN (SELECT sighting_id FROM chain WHERE sighting_id IS NOT NULL)

@@ -517,7 +517,10 @@ fn an_archive_from_before_search_is_indexed_when_opened() {
     conn.execute_batch(
         "DROP TRIGGER sighting_text_insert; DROP TRIGGER sighting_text_delete;
          DROP TRIGGER sighting_text_update; DROP TABLE sighting_text;
-         DROP INDEX sighting_date; PRAGMA user_version = 6;",
+         DROP INDEX sighting_date; DROP TABLE correction; DROP TABLE redaction;
+         DROP INDEX chain_correction; DROP INDEX chain_redaction;
+         ALTER TABLE chain DROP COLUMN correction_id; ALTER TABLE chain DROP COLUMN redaction_id;
+         PRAGMA user_version = 6;",
     )
     .unwrap();
     drop(conn);
@@ -747,4 +750,255 @@ fn archive_from_csv_gives_each_file_its_sighting() {
         .code(2),
     );
     assert!(err.contains("none.csv"), "{err}");
+}
+
+#[test]
+fn amend_and_retract_are_chained_corrections_shown_everywhere() {
+    let t = TestArchive::new();
+    let flower = sample("pillow-flower.jpg");
+    let sha = sha256_of(&flower);
+    t.cmd([
+        "archive",
+        flower.to_str().unwrap(),
+        "--source",
+        "https://wire.example/1",
+        "--caption",
+        "Flood in Texas",
+        "--first-seen",
+        "2026-01-27",
+    ])
+    .assert()
+    .code(0);
+    t.cmd([
+        "sight",
+        &sha[..8],
+        "--source",
+        "https://social.example/2",
+        "--caption",
+        "Old flood",
+        "--first-seen",
+        "2019-05-02",
+    ])
+    .assert()
+    .code(0);
+    let ids: Vec<i64> = sightings(&t, &sha)
+        .iter()
+        .map(|s| s["id"].as_i64().unwrap())
+        .collect();
+    let (wire, social) = (ids[1], ids[0]);
+    assert_eq!(
+        t.json(["check", flower.to_str().unwrap()], 0)["files"][0]["matches"][0]["earliest"]["caption"],
+        "Old flood"
+    );
+
+    let v = t.json(
+        [
+            "amend",
+            &format!("#{wire}"),
+            "--caption",
+            "Flowers after the flood",
+            "--first-seen",
+            "2024-03-01",
+            "--reason",
+            "the caption was the post's",
+        ],
+        0,
+    );
+    assert_eq!(v["corrections"].as_array().unwrap().len(), 2, "{v:#}");
+    assert_eq!(v["sighting"]["caption"], "Flowers after the flood");
+    assert_eq!(v["sighting"]["corrections"][0]["was"], "Flood in Texas");
+    // The same amendment again changes nothing.
+    assert_eq!(
+        t.json(
+            [
+                "amend",
+                &wire.to_string(),
+                "--caption",
+                "Flowers after the flood"
+            ],
+            0
+        )["corrections"],
+        serde_json::json!([])
+    );
+    let v = t.json(
+        ["retract", &social.to_string(), "--reason", "another photo"],
+        0,
+    );
+    assert_eq!(v["sighting"]["retracted"]["reason"], "another photo");
+
+    // show: corrected values, originals beside them, the retraction.
+    let shown = t.json(["show", &sha], 0);
+    let all = shown["sightings"].as_array().unwrap();
+    assert_eq!(all.len(), 2);
+    let w = all.iter().find(|s| s["id"] == wire).unwrap();
+    assert_eq!(w["caption"], "Flowers after the flood");
+    assert_eq!(w["first_seen"], "2024-03-01");
+    assert_eq!(w["corrections"][1]["field"], "first_seen");
+    assert_eq!(w["corrections"][1]["was"], "2026-01-27");
+    let text = stdout_of(&t.cmd(["show", &sha]).assert().code(0));
+    assert!(
+        text.contains("caption corrected") && text.contains("from \"Flood in Texas\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("[RETRACTED]") && text.contains("another photo"),
+        "{text}"
+    );
+    // A retracted sighting no longer counts: check and report use the
+    // corrected wire sighting as earliest.
+    let check = t.json(["check", flower.to_str().unwrap()], 0);
+    let m = &check["files"][0]["matches"][0];
+    assert_eq!(m["earliest"]["caption"], "Flowers after the flood");
+    assert_eq!(m["sightings"], 1);
+    let report = t.json(["report", &sha, "--format", "json"], 0);
+    assert_eq!(report["earliest"]["date"], "2024-03-01");
+    assert_eq!(
+        report["timeline"][0]["corrections"][0]["was"],
+        "Flood in Texas"
+    );
+    assert!(
+        report["notes"].to_string().contains("retracted"),
+        "{report:#}"
+    );
+    let md = stdout_of(&t.cmd(["report", &sha, "--format", "md"]).assert().code(0));
+    assert!(md.contains("caption was \"Flood in Texas\""), "{md}");
+    // The chain holds every correction; verify stays clean.
+    let verify = t.json(["verify"], 0);
+    assert_eq!(verify["summary"]["problems"], 0, "{verify:#}");
+    assert_eq!(verify["summary"]["chain_entries"], 5);
+    // Refused: a retracted sighting amended or retracted again, an
+    // unknown sighting, a bad date, nothing to amend.
+    t.cmd(["amend", &social.to_string(), "--caption", "x"])
+        .assert()
+        .code(2);
+    t.cmd(["retract", &social.to_string(), "--reason", "again"])
+        .assert()
+        .code(2);
+    t.cmd(["amend", "999", "--caption", "x"]).assert().code(2);
+    t.cmd(["amend", &wire.to_string(), "--first-seen", "2999-01-01"])
+        .assert()
+        .code(2);
+    t.cmd(["amend", &wire.to_string()]).assert().code(2);
+    t.cmd(["amend", "abc", "--caption", "x"]).assert().code(2);
+
+    // Export carries the corrections, import applies them, and the
+    // importing archive verifies clean too.
+    let manifest = t.scratch().join("m.jsonl");
+    t.cmd(["export", "-o", manifest.to_str().unwrap()])
+        .assert()
+        .code(0);
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(
+        text.contains("\"corrections\"") && text.contains("Flood in Texas"),
+        "{text}"
+    );
+    let other = TestArchive::new();
+    other
+        .cmd(["import", manifest.to_str().unwrap()])
+        .assert()
+        .code(0);
+    let shown = other.json(["show", &sha], 0);
+    let all = shown["sightings"].as_array().unwrap();
+    assert!(
+        all.iter()
+            .any(|s| s["caption"] == "Flowers after the flood" && s["corrections"].is_array())
+    );
+    assert!(all.iter().any(|s| s["retracted"].is_object()));
+    assert_eq!(other.json(["verify"], 0)["summary"]["problems"], 0);
+    // Importing it again adds nothing but the import's own entry.
+    let before = shown_chain(&other);
+    other
+        .cmd(["import", manifest.to_str().unwrap()])
+        .assert()
+        .code(0);
+    assert_eq!(shown_chain(&other), before + 1);
+    // A correction changed in the catalog by hand is caught.
+    let conn = rusqlite::Connection::open(t.dir().join("catalog.sqlite")).unwrap();
+    conn.execute(
+        "UPDATE correction SET value = 'forged' WHERE field = 'caption'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let out = t.cmd(["verify"]).assert().code(1);
+    assert!(
+        stdout_of(&out).contains("correction-altered")
+            || stderr_of(&out).contains("correction-altered")
+    );
+}
+
+fn shown_chain(t: &TestArchive) -> u64 {
+    t.json(["status"], 0)["status"]["chain"]["length"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn redact_removes_the_bytes_and_keeps_the_record() {
+    let t = TestArchive::new();
+    let rocket = sample("skimage-rocket.jpg");
+    let sha = sha256_of(&rocket);
+    t.cmd(["archive", rocket.to_str().unwrap(), "--caption", "Launch"])
+        .assert()
+        .code(0);
+    assert_eq!(t.object_count(), 1);
+    let v = t.json(["redact", &sha[..8], "--reason", "legal request"], 0);
+    assert_eq!(v["redaction"]["reason"], "legal request");
+    assert_eq!(t.object_count(), 0);
+    let shown = t.json(["show", &sha], 0);
+    assert_eq!(shown["item"]["stored"], false);
+    assert_eq!(shown["redaction"]["reason"], "legal request");
+    assert_eq!(shown["sightings"].as_array().unwrap().len(), 1);
+    // Still matched on its hashes, by exact bytes and as an edited copy.
+    let check = t.json(["check", rocket.to_str().unwrap()], 0);
+    assert_eq!(
+        check["files"][0]["matches"][0]["item"]["sha256"],
+        sha.as_str()
+    );
+    let small = t.scratch().join("small.jpg");
+    let img = image::open(&rocket)
+        .unwrap()
+        .resize(320, 320, image::imageops::FilterType::Triangle);
+    crate::util::save(&img, &small, 80);
+    let check = t.json(["check", small.to_str().unwrap()], 0);
+    assert_eq!(
+        check["files"][0]["matches"][0]["item"]["sha256"],
+        sha.as_str()
+    );
+    // The same bytes archived again are recorded, not stored.
+    t.cmd([
+        "archive",
+        rocket.to_str().unwrap(),
+        "--source",
+        "https://again.example",
+    ])
+    .assert()
+    .code(0);
+    assert_eq!(t.object_count(), 0);
+    // verify: clean, and the redaction is chained; bytes put back by
+    // hand are reported and removed by --repair.
+    let verify = t.json(["verify"], 0);
+    assert_eq!(verify["summary"]["problems"], 0, "{verify:#}");
+    let obj = t.dir().join("objects").join(&sha[..2]).join(&sha[2..]);
+    std::fs::create_dir_all(obj.parent().unwrap()).unwrap();
+    std::fs::copy(&rocket, &obj).unwrap();
+    let out = t.cmd(["verify"]).assert().code(1);
+    assert!(
+        stdout_of(&out).contains("redacted-object") || stderr_of(&out).contains("redacted-object")
+    );
+    let _ = t.cmd(["verify", "--repair"]).output().unwrap();
+    assert!(!obj.exists());
+    assert_eq!(t.json(["verify"], 0)["summary"]["problems"], 0);
+    t.cmd(["redact", &sha[..8], "--reason", "again"])
+        .assert()
+        .code(2);
+    t.cmd(["redact", "abcdef12", "--reason", "x"])
+        .assert()
+        .code(1);
+    // A report says so.
+    let report = t.json(["report", &sha, "--format", "json"], 0);
+    assert!(
+        report["notes"].to_string().contains("redacted"),
+        "{report:#}"
+    );
 }
