@@ -272,7 +272,7 @@ fn archive_one(
             sha256: f.item.sha256,
             distance: f.distance,
             relation: f.relation,
-            detail: f.detail(),
+            detail: f.link_detail(),
         })
         .collect();
     let link_ids = found
@@ -401,6 +401,10 @@ fn sighting_for(path: &Path, opts: &ArchiveOptions) -> Result<(NewSighting, Opti
     }
 }
 
+/// Items visited when looking for the earliest sighting among an item's
+/// variants (as many as a report follows).
+const EARLIEST_MAX_VARIANTS: usize = crate::report::MAX_VARIANTS;
+
 /// Share of one video found in the other above which two videos are
 /// linked as variants when archiving.
 const LINK_MIN_SHARE: f64 = 0.5;
@@ -438,8 +442,13 @@ pub struct MatchReport {
     pub dhash_distance: Option<u32>,
     /// A low-quality PDQ hash was involved (corroborated by pHash/dHash).
     pub low_quality: bool,
-    /// The item's earliest sighting (by first-seen, else archived-at).
+    /// The earliest sighting (by first-seen, else archived-at) of the
+    /// item or of any item linked to it as a variant.
     pub earliest: Option<Sighting>,
+    /// The item `earliest` is a sighting of, when it is a variant rather
+    /// than the matched item itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub earliest_of: Option<Sha256>,
     /// Number of sightings of the item.
     pub sightings: u64,
 }
@@ -561,6 +570,11 @@ fn check_one(
     for f in matching::find_in(catalog, index, &a, thresholds)? {
         let kind = f.kind();
         let sightings = catalog.sightings(f.item.id)?;
+        let earliest = catalog.earliest_among_variants(f.item.id, EARLIEST_MAX_VARIANTS)?;
+        let earliest_of = earliest
+            .as_ref()
+            .map(|(_, sha)| *sha)
+            .filter(|sha| *sha != f.item.sha256);
         matches.push(MatchReport {
             kind,
             distance: f.distance,
@@ -574,7 +588,8 @@ fn check_one(
             phash_distance: f.phash_distance,
             dhash_distance: f.dhash_distance,
             low_quality: f.low_quality,
-            earliest: sightings.first().cloned(),
+            earliest: earliest.map(|(s, _)| s),
+            earliest_of,
             sightings: sightings.len() as u64,
             frames: f.frames,
             overlap: f.overlap,

@@ -203,15 +203,14 @@ fn print_outcome(o: &ArchiveOutcome, json: bool) {
                 );
             }
             for l in variant_of {
-                let detail = l
-                    .detail
-                    .as_deref()
-                    .map(|d| format!("; {d}"))
-                    .unwrap_or_default();
+                let what = match (&l.detail, l.relation) {
+                    (Some(d), firstseen::hash::Dihedral::Original) => clean(d),
+                    (Some(d), r) => format!("{}; {}", r.describe(), clean(d)),
+                    (None, r) => r.describe().to_string(),
+                };
                 outln!(
-                    "           near-duplicate of {}: {}, PDQ distance {}{detail}",
+                    "           near-duplicate of {}: {what}, PDQ distance {}",
                     short(&l.sha256),
-                    l.relation.describe(),
                     l.distance
                 );
             }

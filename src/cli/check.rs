@@ -257,7 +257,11 @@ fn print_match(m: &MatchReport) {
         outln!("    caution: low PDQ quality; match corroborated by pHash/dHash only");
     }
     if let Some(s) = &m.earliest {
-        outln!("    earliest: {}", sighting_line(s));
+        let of = m
+            .earliest_of
+            .map(|sha| format!(" (of its variant {})", short(&sha)))
+            .unwrap_or_default();
+        outln!("    earliest: {}{of}", sighting_line(s));
     }
     outln!("    {} sighting(s) recorded", m.sightings);
 }

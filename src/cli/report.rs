@@ -54,6 +54,20 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = report::DEFAULT_RECYCLED_DAYS)]
     recycled_days: u32,
 
+    /// For a file: where the post being checked was found. The report
+    /// then dates that post against the earliest appearance (nothing is
+    /// archived).
+    #[arg(long, value_name = "URL")]
+    source: Option<String>,
+
+    /// For a file: what the post being checked claims.
+    #[arg(long, value_name = "TEXT")]
+    caption: Option<String>,
+
+    /// For a file: when the post being checked was published.
+    #[arg(long, value_name = "DATE")]
+    first_seen: Option<String>,
+
     #[command(flatten)]
     pub decode: super::decode::DecodeArgs,
 }
@@ -87,11 +101,32 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
     } else {
         Subject::Item(&args.target)
     };
+    let described = args.source.is_some() || args.caption.is_some() || args.first_seen.is_some();
+    if described && !matches!(subject, Subject::File(_)) {
+        anyhow::bail!("--source, --caption and --first-seen describe a file's post: give a file");
+    }
+    let post = if described {
+        let s = super::output::new_sighting(
+            args.source.clone(),
+            args.caption.clone(),
+            args.first_seen.as_deref(),
+            None,
+        )?;
+        Some(report::Post {
+            source: s.source,
+            caption: s.caption,
+            first_seen: s.first_seen,
+            ..report::Post::default()
+        })
+    } else {
+        None
+    };
     let opts = ReportOptions {
         limits: ctx.limits,
         thresholds: Thresholds::default(),
         recycled_days: args.recycled_days,
         thumbnails: format == Format::Html,
+        post,
     };
     let report = match report::build(&archive, subject, &opts) {
         Ok(r) => r,

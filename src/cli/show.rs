@@ -47,6 +47,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
                     "relation": v.relation,
                     "relation_text": v.relation.describe(),
                     "detail": v.detail,
+                    "side": v.side,
                 })
             })
             .collect();
@@ -164,18 +165,36 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
     if !variants.is_empty() {
         outln!("\nnear-duplicate variants ({}):", variants.len());
         for v in &variants {
-            let detail = v
-                .detail
-                .as_deref()
-                .map(|d| format!("; {d}"))
-                .unwrap_or_default();
-            outln!(
-                "  {}  {}, PDQ distance {}{detail}",
-                short(&v.sha256),
-                v.relation.describe(),
-                v.distance
-            );
+            outln!("  {}  {}", short(&v.sha256), variant_text(v));
         }
     }
     Ok(EXIT_OK)
+}
+
+/// A variant link in words, from the later copy's side: what the copy
+/// did to the picture it matched.
+fn variant_text(v: &firstseen::store::VariantLink) -> String {
+    use firstseen::hash::Dihedral;
+    use firstseen::store::LinkSide;
+    // `relation` is how the other picture relates to this one; what the
+    // copy did is that seen from the copy.
+    let done = match v.side {
+        LinkSide::CopyOf => v.relation.inverse(),
+        LinkSide::CopiedAs => v.relation,
+    };
+    let what = match (&v.detail, done) {
+        (Some(d), _) => super::output::clean(d),
+        (None, Dihedral::Original) => "the same picture, re-encoded or resized".to_string(),
+        (None, r) => r.describe().to_string(),
+    };
+    match v.side {
+        LinkSide::CopyOf => format!(
+            "this item is a later copy of it: {what} (PDQ distance {})",
+            v.distance
+        ),
+        LinkSide::CopiedAs => format!(
+            "a later copy of this item: {what} (PDQ distance {})",
+            v.distance
+        ),
+    }
 }

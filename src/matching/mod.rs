@@ -180,6 +180,28 @@ impl Found {
         }
     }
 
+    /// What a variant link records: for videos the frames or shares
+    /// involved; for a photo confirmed by local features, what the new
+    /// copy did to the archived picture (cropped, inside a screenshot…).
+    pub fn link_detail(&self) -> Option<String> {
+        self.detail().or_else(|| {
+            // Mirroring, quarter turns and scale alone the link's
+            // transform and distance already say.
+            self.alignment.as_ref().and_then(|a| {
+                let edits = a.edits();
+                let says_more = edits.iter().any(|e| {
+                    matches!(
+                        e,
+                        verify::Edit::Cropped { .. }
+                            | verify::Edit::Inside { .. }
+                            | verify::Edit::Covered { .. }
+                    ) || matches!(e, verify::Edit::Rotated { degrees } if (degrees % 90.0).abs() > 1.0)
+                });
+                says_more.then(|| describe_edits(&edits))
+            })
+        })
+    }
+
     /// A short description of the frames involved, for variant links.
     pub fn detail(&self) -> Option<String> {
         if let Some(o) = &self.overlap {

@@ -190,6 +190,13 @@ q{quotes:"\201C" "\201D"}
 .two{display:grid;grid-template-columns:1fr 1fr;gap:24px}
 footer{border-top:1px solid var(--line);color:var(--muted);font-size:12px;padding:12px 0 28px}
 @media screen and (max-width:800px){.two,.verdict,.appearance{grid-template-columns:1fr}.gallery{grid-template-columns:1fr 1fr}.stats{grid-template-columns:1fr 1fr}}
+@media screen and (max-width:600px){.wrap{padding:0 14px}td{overflow-wrap:break-word}
+table.timeline,table.timeline tbody,table.timeline tr,table.timeline td{display:block;width:auto}
+table.timeline thead{display:none}
+table.timeline tr{border:1px solid var(--line);border-radius:6px;margin:0 0 10px;padding:4px 0}
+table.timeline td{border:0;padding:3px 10px 3px calc(8em + 10px);position:relative;min-height:1.4em}
+table.timeline td::before{content:attr(data-label);position:absolute;left:10px;width:7.5em;color:var(--muted);font-size:12px;line-height:1.9;text-transform:uppercase;letter-spacing:.04em}
+.gallery{grid-template-columns:1fr}.verdict .hero{max-width:100%}.summary{font-size:17px}}
 @media print{body{font-size:11px}.wrap{max-width:none;padding:0 8mm}header.top{padding:10px 0}
 .verdict,.alert,.card,tr,dl.kv>*{break-inside:avoid}.stats{grid-template-columns:repeat(4,1fr)}.stat .num{font-size:15px}.summary{font-size:16px}h2{break-after:avoid}.gallery{grid-template-columns:repeat(3,1fr)}
 .verdict .hero{max-width:180px;max-height:180px}}
@@ -323,6 +330,31 @@ fn verdict(h: &mut String, r: &Report) {
             } else {
                 "they are"
             },
+        ));
+    }
+    if let Some(p) = &r.post {
+        let mut parts = Vec::new();
+        if let Some(d) = &p.first_seen {
+            parts.push(format!("dated {}", day(d)));
+        }
+        if p.source.is_some() {
+            parts.push(format!("at {}", source(p.source.as_deref())));
+        }
+        if p.caption.is_some() {
+            parts.push(format!("claiming {}", caption(p.caption.as_deref())));
+        }
+        let later = p
+            .days_after_earliest
+            .map(|d| {
+                format!(
+                    " — {} after the earliest known appearance",
+                    escape(&describe_days(d))
+                )
+            })
+            .unwrap_or_default();
+        h.push_str(&format!(
+            "<p class=\"post\"><strong>The post checked:</strong> {}{later}</p>",
+            parts.join(", ")
         ));
     }
     h.push_str("</div></section>\n");
@@ -485,8 +517,10 @@ fn row(h: &mut String, r: &Report, e: &TimelineEntry, first: Option<i64>) {
         .map(|d| format!("<br><span class=\"muted\">PDQ distance {d}</span>"))
         .unwrap_or_default();
     h.push_str(&format!(
-        "<tr class=\"{class}\"><td>{}{flags}</td><td>{}</td><td>{}</td><td>{cap}</td>\
-         <td>{}{distance}</td><td>{later}</td></tr>",
+        "<tr class=\"{class}\"><td data-label=\"Date\">{}{flags}</td>\
+         <td data-label=\"Version\">{}</td><td data-label=\"Source\">{}</td>\
+         <td data-label=\"Caption\">{cap}</td><td data-label=\"Match\">{}{distance}</td>\
+         <td data-label=\"Later than earliest\">{later}</td></tr>",
         date(&e.date, e.dated_by),
         badge(r, &e.variant),
         source(e.source.as_deref()),

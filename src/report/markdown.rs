@@ -123,6 +123,28 @@ pub fn write(r: &Report, out: &mut impl Write) -> io::Result<()> {
     };
     writeln!(out, "> **{status}** — {}", escape(&r.verdict.summary))?;
     writeln!(out)?;
+    if let Some(p) = &r.post {
+        writeln!(out, "## The post checked")?;
+        writeln!(out)?;
+        if let Some(d) = &p.first_seen {
+            writeln!(out, "- **Date:** {}", escape(crate::time::day(d)))?;
+        }
+        if p.source.is_some() {
+            writeln!(out, "- **Source:** {}", source(p.source.as_deref()))?;
+        }
+        if p.caption.is_some() {
+            writeln!(out, "- **Caption:** {}", caption(p.caption.as_deref()))?;
+        }
+        if let Some(days) = p.days_after_earliest {
+            writeln!(
+                out,
+                "- **After the earliest known appearance:** {}{}",
+                describe_days(days),
+                if p.recycled { " ⚠" } else { "" }
+            )?;
+        }
+        writeln!(out)?;
+    }
 
     if !r.recycled.is_empty() {
         writeln!(out, "## ⚠ Recycled-media warning")?;

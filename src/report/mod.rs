@@ -81,6 +81,25 @@ pub struct ReportOptions {
     pub recycled_days: u32,
     /// Decode pictures into thumbnails (only the HTML writer shows them).
     pub thumbnails: bool,
+    /// The post being checked (where the file was found now, what it
+    /// claims, when): the verdict is said against it.
+    pub post: Option<Post>,
+}
+
+/// The post a checked file came from, as the user describes it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Post {
+    /// Where it is circulating now.
+    pub source: Option<String>,
+    /// What it claims.
+    pub caption: Option<String>,
+    /// When it was posted (stored form).
+    pub first_seen: Option<String>,
+    /// Whole days from the earliest known appearance to the post.
+    pub days_after_earliest: Option<i64>,
+    /// The post is at least the recycled-media threshold later than the
+    /// earliest known appearance.
+    pub recycled: bool,
 }
 
 impl Default for ReportOptions {
@@ -90,6 +109,7 @@ impl Default for ReportOptions {
             thresholds: Thresholds::default(),
             recycled_days: DEFAULT_RECYCLED_DAYS,
             thumbnails: false,
+            post: None,
         }
     }
 }
@@ -115,6 +135,10 @@ pub struct Report {
     /// An unconfirmed (possible) match seen before `earliest`, or at all
     /// when nothing is confirmed.
     pub earlier_possible: Option<Appearance>,
+    /// The post being checked, when described (`report FILE --source …
+    /// --caption … --first-seen …`), dated against `earliest`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub post: Option<Post>,
     /// Sightings first seen more than the threshold after `earliest`.
     pub recycled: Vec<Recycled>,
     /// The target's archived item (if any) and every variant: exact
@@ -779,7 +803,17 @@ pub fn build(archive: &Archive, subject: Subject<'_>, opts: &ReportOptions) -> R
 
     let captions = caption_groups(&timeline);
     let counts = catalog.counts()?;
-    let verdict = verdict(
+    let post = opts.post.clone().map(|mut p| {
+        p.days_after_earliest = match (&earliest, &p.first_seen) {
+            (Some(e), Some(d)) => crate::time::days_between(&e.date, d),
+            _ => None,
+        };
+        p.recycled = p
+            .days_after_earliest
+            .is_some_and(|d| d > i64::from(opts.recycled_days));
+        p
+    });
+    let mut verdict = verdict(
         &variants,
         &timeline,
         &captions,
@@ -788,6 +822,9 @@ pub fn build(archive: &Archive, subject: Subject<'_>, opts: &ReportOptions) -> R
         &recycled,
         counts.items,
     );
+    if let (Some(p), Some(first), Status::Known) = (&post, &earliest, verdict.status) {
+        verdict_against_post(&mut verdict, p, first);
+    }
     let head = catalog.chain_head()?;
     Ok(Report {
         schema: SCHEMA,
@@ -798,6 +835,7 @@ pub fn build(archive: &Archive, subject: Subject<'_>, opts: &ReportOptions) -> R
         metadata,
         earliest,
         earlier_possible,
+        post,
         recycled,
         variants,
         timeline,
@@ -865,9 +903,10 @@ fn stored_analysis(
 fn member_of_found(f: Found) -> Member {
     // Classified by the matcher, as `check` shows it.
     let kind = f.kind();
+    // What the checked file did to this version (crop, screenshot…).
     let detail = match &f.alignment {
         Some(_) if kind == MatchKind::Altered => Some(f.change_text()),
-        _ => f.detail(),
+        _ => f.link_detail(),
     };
     Member {
         kind,
@@ -1323,6 +1362,39 @@ fn verdict(
     }
 }
 
+/// The headline said of the post being checked: how much older the
+/// picture is than the post claiming it.
+fn verdict_against_post(verdict: &mut Verdict, post: &Post, first: &Appearance) {
+    let first_day = crate::time::day(&first.date);
+    let head = match (post.days_after_earliest, &post.first_seen) {
+        (Some(days), Some(d)) if post.recycled => format!(
+            "Recycled media: this post, dated {}, shows a picture first seen {first_day}, {days} days earlier.",
+            crate::time::day(d)
+        ),
+        (Some(days), Some(d)) if days >= 0 => format!(
+            "Known: first seen {first_day}, {days} days before this post ({}).",
+            crate::time::day(d)
+        ),
+        (Some(_), Some(d)) => format!(
+            "Known: this post ({}) is the earliest appearance on record; the archive has it from {first_day}.",
+            crate::time::day(d)
+        ),
+        _ => format!("Known: first seen {first_day}, before this post."),
+    };
+    // Keep the counts sentence that follows the first one.
+    let rest = verdict
+        .summary
+        .split_once(". ")
+        .map(|(_, r)| r.to_string())
+        .unwrap_or_default();
+    verdict.summary = if rest.is_empty() {
+        head
+    } else {
+        format!("{head} {rest}")
+    };
+    verdict.recycled |= post.recycled;
+}
+
 fn hash_methods() -> Vec<HashMethod> {
     vec![
         HashMethod {
@@ -1392,10 +1464,25 @@ pub fn kind_text(v: &Variant) -> String {
         Some(SizeChange::Larger) => "larger",
         Some(SizeChange::Same) | None => "",
     };
+    // Said from the circulating copy's side: a direct match of a file
+    // says what the file did to this version; a linked one what the
+    // later of the two did to the other.
+    let whose = if v.evidence.is_some() {
+        "the checked file"
+    } else {
+        "the later copy"
+    };
     match v.kind {
         MatchKind::Exact => "exact copy".to_string(),
+        MatchKind::NearDuplicate if v.detail.is_some() => format!(
+            "same picture; {whose}: {}",
+            v.detail.as_deref().unwrap_or_default()
+        ),
         MatchKind::NearDuplicate if size.is_empty() => "re-encoded or edited copy".to_string(),
-        MatchKind::NearDuplicate => format!("{size} copy"),
+        MatchKind::NearDuplicate if size == "cropped or padded" => {
+            "same picture, framed differently (cropped or padded)".to_string()
+        }
+        MatchKind::NearDuplicate => format!("{size} version"),
         MatchKind::MirroredOrRotated if size.is_empty() => v.relation_text.to_string(),
         MatchKind::MirroredOrRotated => format!("{}, {size}", v.relation_text),
         MatchKind::VideoFrame => match v.frames.first().map(|f| (f.query_secs, f.archived)) {

@@ -207,8 +207,22 @@ pub struct VariantLink {
     pub distance: u32,
     /// How the other item's picture relates to this one's.
     pub relation: Dihedral,
-    /// Which frame or share of a video, when one is involved.
+    /// Which frame or share of a video, or what the later copy did to
+    /// the picture (cropped, inside a screenshot…), when recorded.
     pub detail: Option<String>,
+    /// Which side of the link this item is on.
+    pub side: LinkSide,
+}
+
+/// A variant link seen from one of its items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkSide {
+    /// This item was archived later and matched the other: `detail` says
+    /// what it did to the other's picture.
+    CopyOf,
+    /// The other item was archived later and matched this one.
+    CopiedAs,
 }
 
 /// One item's hashes as the matching index holds them.
@@ -706,9 +720,50 @@ impl Catalog {
                 distance: u32::try_from(distance).unwrap_or(u32::MAX),
                 relation: if invert { t.inverse() } else { t },
                 detail,
+                side: if invert {
+                    LinkSide::CopyOf
+                } else {
+                    LinkSide::CopiedAs
+                },
             });
         }
         Ok(out)
+    }
+
+    /// The earliest sighting that counts among an item and every item
+    /// linked to it as a variant, directly or through others (at most
+    /// `limit` items are visited), with the SHA-256 of the item it is of.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn earliest_among_variants(
+        &self,
+        item: ItemId,
+        limit: usize,
+    ) -> Result<Option<(Sighting, Sha256)>> {
+        let mut seen = vec![item];
+        let mut queue = std::collections::VecDeque::from([item]);
+        let mut best: Option<(Sighting, ItemId)> = None;
+        while let Some(id) = queue.pop_front() {
+            if let Some(s) = self.sightings(id)?.into_iter().next() {
+                let earlier = best
+                    .as_ref()
+                    .is_none_or(|(b, _)| s.effective_date() < b.effective_date());
+                if earlier {
+                    best = Some((s, id));
+                }
+            }
+            for link in self.variants(id)? {
+                if seen.len() < limit && !seen.contains(&link.other) {
+                    seen.push(link.other);
+                    queue.push_back(link.other);
+                }
+            }
+        }
+        match best {
+            Some((s, id)) => Ok(Some((s, self.item(id)?.sha256))),
+            None => Ok(None),
+        }
     }
 
     /// The most recent sightings with their items' SHA-256, newest

@@ -633,3 +633,197 @@ fn video_frames_are_reported_with_times_and_thumbnails() {
     assert_eq!(item["media"]["video"]["codec"], "h264");
     assert_eq!(item["metadata"], Value::Null);
 }
+
+/// At phone width (390 px) the timeline is readable: nothing wider than
+/// the screen, no cell clipped, and the caption column wide enough for
+/// words (a table of six columns left it about 50 px, breaking words).
+#[test]
+fn html_timeline_is_readable_at_phone_width() {
+    let Some(chrome) = chromium() else {
+        return;
+    };
+    let sc = scenario();
+    let t = &sc.t;
+    let scratch = t.scratch();
+    let page = scratch.join("phone.html");
+    t.cmd([
+        "report".as_ref(),
+        sc.mirrored.as_os_str(),
+        "-o".as_ref(),
+        page.as_os_str(),
+    ])
+    .assert()
+    .code(0);
+    // A copy of the page that measures itself: the report's own policy
+    // allows no script, so the copy drops it (the report is unchanged).
+    let html = std::fs::read_to_string(&page).unwrap();
+    let start = html
+        .find("<meta http-equiv=\"Content-Security-Policy\"")
+        .unwrap();
+    let end = start + html[start..].find('>').unwrap() + 1;
+    let probe = "<script>window.addEventListener('load',()=>{\
+        const d=document.documentElement,w=d.clientWidth;\
+        const cells=[...document.querySelectorAll('table.timeline td')];\
+        const caps=cells.filter(c=>c.dataset.label==='Caption');\
+        const widths=caps.map(c=>c.getBoundingClientRect().width-parseFloat(getComputedStyle(c).paddingLeft));\
+        const r={w,over:d.scrollWidth>w,clipped:cells.filter(c=>c.scrollWidth>c.clientWidth+1).length,\
+        narrowest:Math.round(Math.min(...widths)),cells:caps.length};\
+        parent.document.body.setAttribute('data-probe',JSON.stringify(r));});</script>";
+    let measured = format!("{}{}", &html[..start], &html[end..])
+        .replace("</body>", &format!("{probe}</body>"));
+    // Headless Chromium's window is at least 500 px wide: the page is
+    // laid out in a frame 390 px wide (a srcdoc frame shares the
+    // wrapper's origin, so the probe can report to it).
+    let wrapper = format!(
+        "<!doctype html><html><body style=\"margin:0\"><iframe width=\"390\" height=\"3000\" \
+         style=\"border:0\" srcdoc=\"{}\"></iframe></body></html>",
+        measured.replace('&', "&amp;").replace('"', "&quot;")
+    );
+    let probe_page = scratch.join("phone-probe.html");
+    std::fs::write(&probe_page, wrapper).unwrap();
+    let dom = String::from_utf8(run_chromium(
+        &chrome,
+        &scratch,
+        &probe_page,
+        &[
+            "--window-size=800,3000",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+        ],
+    ))
+    .unwrap();
+    let at = dom.find("data-probe=\"").expect("the probe ran") + "data-probe=\"".len();
+    let json = dom[at..at + dom[at..].find('"').unwrap()].replace("&quot;", "\"");
+    let r: Value = serde_json::from_str(&json).unwrap();
+    println!("390 px: {r}");
+    assert_eq!(r["w"], 390, "{r}");
+    assert!(r["cells"].as_u64().unwrap() >= 3, "{r}");
+    assert_eq!(r["over"], false, "the page is wider than the screen: {r}");
+    assert_eq!(r["clipped"], 0, "{r}");
+    assert!(
+        r["narrowest"].as_f64().unwrap() >= 180.0,
+        "captions squeezed: {r}"
+    );
+}
+
+#[test]
+fn report_dates_the_post_being_checked() {
+    let t = TestArchive::new();
+    let chelsea = sample("skimage-chelsea.png");
+    let screenshot = crate::util::repo().join("samples/circulating/chelsea-screenshot.jpg");
+    archive(
+        &t,
+        &chelsea,
+        "https://wire.example/2019",
+        "Cat, 2019",
+        "2019-05-02",
+    );
+    archive(
+        &t,
+        &screenshot,
+        "https://social.example/2024",
+        "Cat today",
+        "2024-03-01",
+    );
+    let v = json_report(&t, screenshot.as_os_str());
+    // Without a post: the archive's own resurfacing.
+    assert!(
+        v["verdict"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("resurfaced on 2024-03-01")
+    );
+    let out = t
+        .cmd([
+            "report".as_ref(),
+            screenshot.as_os_str(),
+            "--format".as_ref(),
+            "json".as_ref(),
+            "--first-seen".as_ref(),
+            "2026-01-27".as_ref(),
+            "--source".as_ref(),
+            "https://social.example/new".as_ref(),
+            "--caption".as_ref(),
+            "Cat at the border today".as_ref(),
+        ])
+        .assert()
+        .code(0);
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let summary = v["verdict"]["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with(
+            "Recycled media: this post, dated 2026-01-27, shows a picture first seen 2019-05-02"
+        ),
+        "{summary}"
+    );
+    assert_eq!(v["post"]["days_after_earliest"], 2462);
+    assert_eq!(v["post"]["recycled"], true);
+    assert_eq!(v["post"]["caption"], "Cat at the border today");
+    // Nothing was archived by it.
+    assert_eq!(t.json(["status"], 0)["status"]["sightings"], 2);
+    // The original is described by what the screenshot did to it, not
+    // as a "cropped or padded copy" of the screenshot.
+    let original = v["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["sha256"] == sha256_of(&chelsea).as_str())
+        .unwrap();
+    let md = report(&t, &[screenshot.as_os_str()], 0);
+    assert!(!md.contains("cropped or padded copy"), "{md}");
+    assert!(
+        md.contains("the checked file: shown inside a larger picture"),
+        "{md}"
+    );
+    assert!(
+        original["detail"]
+            .as_str()
+            .unwrap()
+            .contains("inside a larger picture")
+    );
+    // show: from the copy's side on both items.
+    let shown = String::from_utf8(
+        t.cmd(["show", &sha256_of(&screenshot)])
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    assert!(
+        shown.contains("this item is a later copy of it: shown inside a larger picture"),
+        "{shown}"
+    );
+    assert!(!shown.contains("unchanged, PDQ distance 0"), "{shown}");
+    let shown = String::from_utf8(
+        t.cmd(["show", &sha256_of(&chelsea)])
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    assert!(
+        shown.contains("a later copy of this item: shown inside a larger picture"),
+        "{shown}"
+    );
+    // check: "earliest" is the earliest across the item and its variants.
+    let c = t.json(["check", screenshot.to_str().unwrap()], 0);
+    for m in c["files"][0]["matches"].as_array().unwrap() {
+        assert_eq!(m["earliest"]["first_seen"], "2019-05-02", "{m:#}");
+    }
+    let exact = &c["files"][0]["matches"][0];
+    assert_eq!(exact["kind"], "exact");
+    assert_eq!(exact["earliest_of"], sha256_of(&chelsea).as_str());
+    // Describing the post of an archived item makes no sense.
+    t.cmd([
+        "report",
+        &sha256_of(&chelsea)[..8],
+        "--first-seen",
+        "2026-01-01",
+    ])
+    .assert()
+    .code(2);
+}
