@@ -17,7 +17,7 @@ use super::{Context, EXIT_ERROR, EXIT_OK};
 /// `SECONDS  PDQ  QUALITY  PHASH  DHASH`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Files to hash.
+    /// Files to hash; `-` reads paths from standard input, one per line.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
 
@@ -26,8 +26,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
-    let results: Vec<_> = args
-        .files
+    let files = super::output::with_stdin_paths(&args.files)?;
+    let results: Vec<_> = files
         .par_iter()
         .map(|p| firstseen::analyze::hash_file(p, &ctx.limits))
         .collect();
@@ -38,6 +38,9 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
             Err(e) => {
                 failed += 1;
                 eprintln!("firstseen: {e}");
+                if ctx.json {
+                    rows.extend(super::output::input_failures(std::slice::from_ref(&e)));
+                }
             }
             Ok(a) if a.video.is_some() => {
                 let v = a.video.as_ref().expect("checked");
@@ -51,14 +54,14 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
                                 "start_secs": fr.start_secs,
                                 "end_secs": fr.end_secs,
                                 "frame_number": fr.frame_number,
-                                "pdq": fr.hashes.pdq.pdq.hash,
-                                "pdq_quality": fr.hashes.pdq.pdq.quality,
+                                "pdq": fr.hashes.pdq.pdq,
                                 "phash": fr.hashes.phashes[0],
                                 "dhash": fr.hashes.dhashes[0],
                             })
                         })
                         .collect();
                     rows.push(json!({
+                        "status": "hashed",
                         "path": a.path,
                         "sha256": a.fingerprint.sha256,
                         "media_type": "video",
@@ -102,10 +105,11 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
                 let fp = &a.fingerprint;
                 if ctx.json {
                     rows.push(json!({
+                        "status": "hashed",
                         "path": a.path,
                         "sha256": fp.sha256,
-                        "pdq": fp.pdq.hash,
-                        "pdq_quality": fp.pdq.quality,
+                        "media_type": "image",
+                        "pdq": fp.pdq,
                         "phash": fp.phash,
                         "dhash": fp.dhash,
                         "format": a.format,
@@ -130,6 +134,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
     if ctx.json {
         print_json(&json!({
             "files": rows,
+            "summary": {"hashed": files.len() - failed, "failed": failed},
             "kinds": {
                 "pdq": "pdq-256-v1",
                 "phash": firstseen::hash::PHASH_KIND,

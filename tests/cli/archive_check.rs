@@ -257,14 +257,15 @@ fn hash_needs_no_archive_and_prints_all_hashes() {
     assert_eq!(cols[4].len(), 16);
     assert!(!t.dir().exists(), "hash must not create an archive");
     let v = t.json(["hash".as_ref(), rocket.as_os_str()], 0);
-    assert_eq!(v["files"][0]["pdq"], cols[1]);
+    assert_eq!(v["files"][0]["pdq"]["hash"], cols[1]);
     assert_eq!(v["files"][0]["width"], 640);
+    assert_eq!(v["files"][0]["status"], "hashed");
     // `hash` computes only the hashes, but the same ones `archive` stores.
     t.json(["archive".as_ref(), rocket.as_os_str()], 0);
     let shown = t.json(["show", cols[0]], 0);
     let item = &shown["item"];
-    assert_eq!(item["pdq"]["hash"], v["files"][0]["pdq"]);
-    assert_eq!(item["pdq"]["quality"], v["files"][0]["pdq_quality"]);
+    // One shape for a PDQ hash and its quality in every command.
+    assert_eq!(item["pdq"], v["files"][0]["pdq"]);
     assert_eq!(item["phash"], v["files"][0]["phash"]);
     assert_eq!(item["dhash"], v["files"][0]["dhash"]);
 }

@@ -1002,3 +1002,53 @@ fn redact_removes_the_bytes_and_keeps_the_record() {
         "{report:#}"
     );
 }
+
+#[test]
+fn json_uses_one_shape_for_one_thing_in_every_command() {
+    let t = TestArchive::new();
+    let rocket = sample("skimage-rocket.jpg");
+    let missing = t.scratch().join("gone.jpg");
+    let (r, m) = (rocket.to_str().unwrap(), missing.to_str().unwrap());
+    let hashed = t.json(["hash", r, m], 2);
+    let archived = t.json(["archive", r, m], 2);
+    let checked = t.json(["check", r, m], 2);
+    let sha = sha256_of(&rocket);
+    let shown = t.json(["show", &sha], 0);
+    // A PDQ hash and its quality: {"hash", "quality"} everywhere.
+    let pdq = &shown["item"]["pdq"];
+    assert!(
+        pdq["hash"].is_string() && pdq["quality"].is_number(),
+        "{pdq}"
+    );
+    let ok = |v: &Value| {
+        v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["status"] != "failed")
+            .unwrap()
+            .clone()
+    };
+    let (hashed_ok, checked_ok) = (ok(&hashed), ok(&checked));
+    assert_eq!(&hashed_ok["pdq"], pdq);
+    assert_eq!(&checked_ok["pdq"], pdq);
+    assert_eq!(hashed_ok["phash"], shown["item"]["phash"]);
+    assert_eq!(hashed_ok["dhash"], shown["item"]["dhash"]);
+    // A failed file: {"status": "failed", "path", "error"} everywhere.
+    for v in [&hashed, &archived, &checked] {
+        let failed: Vec<&Value> = v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["status"] == "failed")
+            .collect();
+        assert_eq!(failed.len(), 1, "{v:#}");
+        assert_eq!(failed[0]["path"], m, "{v:#}");
+        assert!(failed[0]["error"].as_str().unwrap().contains("gone.jpg"));
+        assert_eq!(v["summary"]["failed"], 1, "{v:#}");
+    }
+    // An item: the same object in show, check and search.
+    let found = t.json(["search", "rocket"], 0);
+    assert_eq!(found["items"][0]["item"], shown["item"]);
+    assert_eq!(checked_ok["matches"][0]["item"], shown["item"]);
+}
