@@ -209,6 +209,51 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE chain ADD COLUMN redaction_id INTEGER;
     CREATE UNIQUE INDEX chain_correction ON chain(correction_id);
     CREATE UNIQUE INDEX chain_redaction ON chain(redaction_id);",
+    // The search index holds each sighting's text as corrected: its own
+    // copy of the text (no longer the sighting rows' content), updated
+    // by an amendment and emptied by a retraction.
+    "DROP TRIGGER sighting_text_insert;
+    DROP TRIGGER sighting_text_delete;
+    DROP TRIGGER sighting_text_update;
+    DROP TABLE sighting_text;
+    CREATE VIRTUAL TABLE sighting_text USING fts5(
+        caption, source, note, file_name,
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    INSERT INTO sighting_text (rowid, caption, source, note, file_name)
+      SELECT id, caption, source, note, file_name FROM sighting;
+    UPDATE sighting_text SET caption = (SELECT value FROM correction c
+        WHERE c.sighting_id = sighting_text.rowid AND c.field = 'caption' ORDER BY c.id DESC LIMIT 1)
+      WHERE rowid IN (SELECT sighting_id FROM correction WHERE field = 'caption');
+    UPDATE sighting_text SET source = (SELECT value FROM correction c
+        WHERE c.sighting_id = sighting_text.rowid AND c.field = 'source' ORDER BY c.id DESC LIMIT 1)
+      WHERE rowid IN (SELECT sighting_id FROM correction WHERE field = 'source');
+    DELETE FROM sighting_text
+      WHERE rowid IN (SELECT sighting_id FROM correction WHERE action = 'retract');
+    CREATE TRIGGER sighting_text_insert AFTER INSERT ON sighting BEGIN
+      INSERT INTO sighting_text (rowid, caption, source, note, file_name)
+        VALUES (NEW.id, NEW.caption, NEW.source, NEW.note, NEW.file_name);
+    END;
+    CREATE TRIGGER sighting_text_delete AFTER DELETE ON sighting BEGIN
+      DELETE FROM sighting_text WHERE rowid = OLD.id;
+    END;
+    CREATE TRIGGER sighting_text_update AFTER UPDATE ON sighting BEGIN
+      DELETE FROM sighting_text WHERE rowid = OLD.id;
+      INSERT INTO sighting_text (rowid, caption, source, note, file_name)
+        VALUES (NEW.id, NEW.caption, NEW.source, NEW.note, NEW.file_name);
+    END;
+    CREATE TRIGGER correction_text_caption AFTER INSERT ON correction
+      WHEN NEW.action = 'amend' AND NEW.field = 'caption' BEGIN
+      UPDATE sighting_text SET caption = NEW.value WHERE rowid = NEW.sighting_id;
+    END;
+    CREATE TRIGGER correction_text_source AFTER INSERT ON correction
+      WHEN NEW.action = 'amend' AND NEW.field = 'source' BEGIN
+      UPDATE sighting_text SET source = NEW.value WHERE rowid = NEW.sighting_id;
+    END;
+    CREATE TRIGGER correction_text_retract AFTER INSERT ON correction
+      WHEN NEW.action = 'retract' BEGIN
+      DELETE FROM sighting_text WHERE rowid = NEW.sighting_id;
+    END;",
 ];
 
 /// Work a migration needs beyond its SQL, run in the same transaction

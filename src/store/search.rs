@@ -196,11 +196,13 @@ impl Catalog {
             let p = param(kind.clone());
             filters.push(format!("i.media_type = {p}"));
         }
-        let conditions = if filters.is_empty() {
-            "1".to_string()
-        } else {
-            filters.join(" AND ")
-        };
+        // A retracted sighting no longer counts.
+        filters.push(
+            "NOT EXISTS (SELECT 1 FROM correction c WHERE c.sighting_id = s.id \
+             AND c.action = 'retract')"
+                .to_string(),
+        );
+        let conditions = filters.join(" AND ");
         // Walk matching sightings in date order (the `sighting_date`
         // index) and stop once the page and one more item are found, so
         // a word in every caption costs no more than a rare one.

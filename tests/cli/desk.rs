@@ -485,11 +485,39 @@ fn search_finds_items_by_words_source_date_and_kind() {
     assert_eq!(v["items"][0]["earliest"]["first_seen"], "2019-05-02");
     assert_eq!(v["items"][0]["matching_sightings"], 1);
     assert_eq!(v["items"][0]["sightings"], 2);
+    // Search sees corrections: the amended caption, not the one it
+    // replaced; a retracted sighting no longer counts.
+    let rocket_sighting = t.json(["show", &rocket], 0)["sightings"][0]["id"]
+        .as_i64()
+        .unwrap();
+    t.cmd([
+        "amend",
+        &rocket_sighting.to_string(),
+        "--caption",
+        "Satellite lift-off",
+    ])
+    .assert()
+    .code(0);
+    assert_eq!(found(&t, &["satellite"], 0), [rocket.as_str()]);
+    assert_eq!(found(&t, &["launch"], 1), Vec::<&str>::new());
+    let video_sighting = t.json(["show", &video], 0)["sightings"][0]["id"]
+        .as_i64()
+        .unwrap();
+    t.cmd([
+        "retract",
+        &video_sighting.to_string(),
+        "--reason",
+        "wrong clip",
+    ])
+    .assert()
+    .code(0);
+    assert_eq!(found(&t, &["cyclists"], 1), Vec::<&str>::new());
+    assert_eq!(found(&t, &["--kind", "video"], 1), Vec::<&str>::new());
     // Human output: one line per item, and what FTS would read as syntax
     // is taken as words.
     let out = t.cmd(["search", "consulate"]).assert().code(0);
     let text = stdout_of(&out);
-    assert_eq!(text.lines().count(), 3, "{text}");
+    assert_eq!(text.lines().count(), 1, "{text}");
     assert!(text.contains("first seen 2019-05-02"), "{text}");
     t.cmd(["search", "--", "NEAR(\"a", "OR", "-x"])
         .assert()
