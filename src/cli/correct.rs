@@ -120,13 +120,8 @@ pub fn retract(args: RetractArgs, ctx: &Context) -> anyhow::Result<u8> {
 
 pub fn redact(args: RedactArgs, ctx: &Context) -> anyhow::Result<u8> {
     let mut archive = open(ctx)?;
-    let item = match archive.catalog.resolve(&args.item) {
-        Ok(i) => i,
-        Err(e @ firstseen::Error::UnknownItem(_)) => {
-            eprintln!("firstseen: {e}");
-            return Ok(EXIT_NOT_FOUND);
-        }
-        Err(e) => return Err(e.into()),
+    let Some(item) = super::output::find_item(&archive.catalog, &args.item)? else {
+        return Ok(EXIT_NOT_FOUND);
     };
     archive.redact(item.id, &args.reason)?;
     let redaction = archive.catalog.redaction(item.id)?;

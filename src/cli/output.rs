@@ -210,6 +210,25 @@ pub fn new_sighting(
     })
 }
 
+/// The item a SHA-256 or prefix names; `None` (the error printed) when
+/// there is none, so the command exits 1 like `grep`.
+///
+/// # Errors
+/// A malformed or ambiguous id; catalog errors.
+pub fn find_item(
+    catalog: &firstseen::store::Catalog,
+    id: &str,
+) -> anyhow::Result<Option<firstseen::store::Item>> {
+    match catalog.resolve(id) {
+        Ok(i) => Ok(Some(i)),
+        Err(e @ firstseen::Error::UnknownItem(_)) => {
+            eprintln!("firstseen: {e}");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// One-line description of a sighting: date, source, caption.
 pub fn sighting_line(s: &Sighting) -> String {
     let when = match &s.first_seen {

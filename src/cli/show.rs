@@ -1,6 +1,5 @@
 //! `firstseen show`: one item, its variants and all its sightings.
 
-use firstseen::Error;
 use serde_json::json;
 
 use super::output::{outln, print_json, short, sighting_line};
@@ -18,13 +17,8 @@ pub struct Args {
 
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
     let archive = ctx.open_archive()?;
-    let item = match archive.catalog.resolve(&args.item) {
-        Ok(i) => i,
-        Err(e @ Error::UnknownItem(_)) => {
-            eprintln!("firstseen: {e}");
-            return Ok(EXIT_NOT_FOUND);
-        }
-        Err(e) => return Err(e.into()),
+    let Some(item) = super::output::find_item(&archive.catalog, &args.item)? else {
+        return Ok(EXIT_NOT_FOUND);
     };
     let sightings = archive.catalog.all_sightings(item.id)?;
     let redaction = archive.catalog.redaction(item.id)?;

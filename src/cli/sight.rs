@@ -46,13 +46,8 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         args.note,
     )?;
     let mut archive = Archive::open_for_writing(&ctx.archive_dir()?)?;
-    let item = match archive.catalog.resolve(&args.item) {
-        Ok(i) => i,
-        Err(e @ firstseen::Error::UnknownItem(_)) => {
-            eprintln!("firstseen: {e}");
-            return Ok(EXIT_NOT_FOUND);
-        }
-        Err(e) => return Err(e.into()),
+    let Some(item) = super::output::find_item(&archive.catalog, &args.item)? else {
+        return Ok(EXIT_NOT_FOUND);
     };
     let id = archive.add_sighting(item.id, &sighting)?;
     let all = archive.catalog.sightings(item.id)?;

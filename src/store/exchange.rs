@@ -700,14 +700,14 @@ impl Importer<'_> {
             }
         };
         for s in &item.sightings {
-            let duplicate: bool = tx
+            let known: Option<i64> = tx
                 .prepare_cached(
                     // `+archived_at`: look the item's sightings up by
                     // item (sighting_item), never by the archived-at index,
                     // which a manifest's many equal times make a scan.
-                    "SELECT EXISTS (SELECT 1 FROM sighting WHERE item_id = ?1 AND source IS ?2
+                    "SELECT id FROM sighting WHERE item_id = ?1 AND source IS ?2
                        AND caption IS ?3 AND first_seen IS ?4 AND +archived_at = ?5
-                       AND file_name IS ?6 AND note IS ?7)",
+                       AND file_name IS ?6 AND note IS ?7 ORDER BY id LIMIT 1",
                 )?
                 .query_row(
                     params![
@@ -720,30 +720,11 @@ impl Importer<'_> {
                         s.note
                     ],
                     |r| r.get(0),
-                )?;
-            if duplicate {
+                )
+                .optional()?;
+            if let Some(known) = known {
                 self.counts.sightings_known += 1;
-                if !s.corrections.is_empty() {
-                    let known: i64 = tx
-                        .prepare_cached(
-                            "SELECT id FROM sighting WHERE item_id = ?1 AND source IS ?2
-                               AND caption IS ?3 AND first_seen IS ?4 AND +archived_at = ?5
-                               AND file_name IS ?6 AND note IS ?7 ORDER BY id LIMIT 1",
-                        )?
-                        .query_row(
-                            params![
-                                id,
-                                s.source,
-                                s.caption,
-                                s.first_seen,
-                                s.archived_at,
-                                s.file_name,
-                                s.note
-                            ],
-                            |r| r.get(0),
-                        )?;
-                    add_corrections(tx, known, &s.corrections)?;
-                }
+                add_corrections(tx, known, &s.corrections)?;
                 continue;
             }
             tx.prepare_cached(
