@@ -135,8 +135,8 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         print_json(&json!({
             "files": rows,
             "summary": {"hashed": files.len() - failed, "failed": failed},
-            "kinds": {
-                "pdq": "pdq-256-v1",
+            "hashes": {
+                "pdq": firstseen::manifest::PDQ_KIND,
                 "phash": firstseen::hash::PHASH_KIND,
                 "dhash": firstseen::hash::DHASH_KIND,
             },

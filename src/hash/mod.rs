@@ -142,7 +142,9 @@ mod tests {
         let mut seen = 0;
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
-            let Ok(img) = image::open(&path) else { continue };
+            let Ok(img) = image::open(&path) else {
+                continue;
+            };
             let p = perceptual(&img);
             let small = imghash::shrink(&img);
             for t in Dihedral::ALL {

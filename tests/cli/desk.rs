@@ -1075,6 +1075,20 @@ fn json_uses_one_shape_for_one_thing_in_every_command() {
         assert!(failed[0]["error"].as_str().unwrap().contains("gone.jpg"));
         assert_eq!(v["summary"]["failed"], 1, "{v:#}");
     }
+    // One name for each hash kind: `hash` and the manifest header agree.
+    let manifest = t.scratch().join("m.jsonl");
+    t.cmd(["export", "-o", manifest.to_str().unwrap()])
+        .assert()
+        .code(0);
+    let header: Value = serde_json::from_str(
+        std::fs::read_to_string(&manifest)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(hashed["hashes"], header["hashes"], "{hashed:#}");
     // An item: the same object in show, check and search.
     let found = t.json(["search", "rocket"], 0);
     assert_eq!(found["items"][0]["item"], shown["item"]);
