@@ -1,6 +1,6 @@
 //! `archive --from-csv`: a list of files to archive, one row each with
 //! its own sighting: `path,source,caption,first_seen,note`. The first row
-//! may name the columns (in any order, `path` required); otherwise the
+//! may name the columns (in any order, `path` among them); otherwise the
 //! columns are in that order. Relative paths are taken from the CSV
 //! file's folder. Every field is checked as the command line's are; a bad
 //! row is an error for that row only.
@@ -72,11 +72,10 @@ pub fn read(csv: &Path) -> Result<CsvList> {
             .in_file(csv)
         })?;
         let line = record.position().map_or(i as u64 + 1, csv::Position::line);
-        if i == 0
-            && record
-                .get(0)
-                .is_some_and(|f| f.eq_ignore_ascii_case("path"))
-        {
+        // A first row with a `path` field names the columns (a file
+        // named "path" would have to be given with its folder).
+        let names_columns = record.iter().any(|f| f.eq_ignore_ascii_case("path"));
+        if i == 0 && names_columns {
             order.clear();
             for name in &record {
                 match COLUMNS.iter().position(|c| c.eq_ignore_ascii_case(name)) {
@@ -132,6 +131,12 @@ fn row(
     } else {
         base.join(path)
     };
+    if path.is_dir() {
+        return Err(format!(
+            "path: {} is a folder; a row names one file (its sighting is that file's)",
+            path.display()
+        ));
+    }
     let first_seen = first_seen
         .as_deref()
         .map(crate::time::parse_first_seen)
@@ -184,6 +189,24 @@ mod tests {
         let (_d, l) = list("a.jpg,https://s.example,cap,,a note\n");
         assert_eq!(l.rows[0].1.source.as_deref(), Some("https://s.example"));
         assert_eq!(l.rows[0].1.note.as_deref(), Some("a note"));
+    }
+
+    #[test]
+    fn a_header_may_put_path_anywhere_and_rows_name_files() {
+        let (dir, l) = list("caption,path\nFlood,a.jpg\n");
+        assert!(l.errors.is_empty(), "{:?}", l.errors);
+        assert_eq!(l.rows[0].0, dir.path().join("a.jpg"));
+        assert_eq!(l.rows[0].1.caption.as_deref(), Some("Flood"));
+        std::fs::create_dir(dir.path().join("downloads")).unwrap();
+        let p = dir.path().join("l2.csv");
+        std::fs::write(&p, "downloads,https://x.example,Flood\n").unwrap();
+        let l = read(&p).unwrap();
+        assert!(l.rows.is_empty());
+        assert!(
+            l.errors[0].to_string().contains("is a folder"),
+            "{:?}",
+            l.errors
+        );
     }
 
     #[test]

@@ -390,6 +390,15 @@ fn sighting_for(path: &Path, opts: &ArchiveOptions) -> Result<(NewSighting, Opti
     match sidecar::find(path) {
         Ok(Some(found)) => {
             let (s, used) = sidecar::merge(&given, &found);
+            // The note with the uploader added must still fit.
+            if let Some(note) = &s.note {
+                crate::text::check_len(
+                    "note with the sidecar's uploader",
+                    note,
+                    crate::text::MAX_LONG_TEXT,
+                )
+                .map_err(|e| e.in_file(path))?;
+            }
             Ok((s, Some(used)))
         }
         Ok(None) => Ok((given, None)),

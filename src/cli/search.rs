@@ -55,8 +55,9 @@ pub struct Args {
     oldest: bool,
 
     /// At most N items.
-    #[arg(long, short = 'n', value_name = "N", default_value_t = 50)]
-    limit: usize,
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    limit: u32,
 
     /// Skip the first N items (for the next page).
     #[arg(long, value_name = "N", default_value_t = 0)]
@@ -84,7 +85,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
             Kind::Video => "video".to_string(),
         }),
         oldest_first: args.oldest,
-        limit: args.limit,
+        limit: args.limit as usize,
         offset: args.offset,
     };
     let archive = ctx.open_archive()?;

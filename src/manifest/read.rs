@@ -387,7 +387,16 @@ fn check_item(
             let field = c.field.map(|t| t.0);
             let value = c.value.map(|t| t.0);
             match (c.action.0.as_str(), field.as_deref()) {
-                ("amend", Some("source" | "caption")) => {}
+                ("amend", Some("source")) => {
+                    let max = super::limits::SOURCE_TEXT;
+                    if let Some(v) = value.as_deref().filter(|v| v.len() > max) {
+                        return Err(bad(
+                            at("value"),
+                            format!("a source of {} bytes exceeds the limit of {max}", v.len()),
+                        ));
+                    }
+                }
+                ("amend", Some("caption")) => {}
                 ("amend", Some("first_seen")) => {
                     if let Some(v) = &value {
                         check_time(&at("value"), v)?;

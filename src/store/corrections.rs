@@ -84,14 +84,15 @@ pub struct Redaction {
 }
 
 /// Applies recorded corrections to sightings read from their rows, in
-/// the order the corrections were made.
+/// the order the corrections were made (by time, so two archives that
+/// exchanged corrections agree).
 pub(crate) fn apply(conn: &rusqlite::Connection, sightings: &mut [Sighting]) -> Result<()> {
     if sightings.is_empty() {
         return Ok(());
     }
     let mut stmt = conn.prepare_cached(
         "SELECT id, action, field, value, reason, made_at FROM correction
-         WHERE sighting_id = ?1 ORDER BY id",
+         WHERE sighting_id = ?1 ORDER BY made_at, id",
     )?;
     for s in sightings.iter_mut() {
         let rows = stmt
@@ -301,6 +302,11 @@ impl Archive {
         }
         let sha = self.catalog.item(item)?.sha256;
         let now = crate::time::now();
+        // Freed pages are zeroed, and the log emptied after, so removed
+        // thumbnails cannot be carved out of the catalog's files.
+        self.catalog
+            .conn()
+            .pragma_update(None, "secure_delete", true)?;
         let tx = self.catalog.begin()?;
         tx.execute(
             "INSERT INTO redaction (item_id, reason, made_at) VALUES (?1, ?2, ?3)",
@@ -314,6 +320,9 @@ impl Archive {
             [item.0],
         )?;
         tx.commit()?;
+        self.catalog
+            .conn()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         self.objects.remove(&sha)?;
         Ok(rid)
     }

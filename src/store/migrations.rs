@@ -254,6 +254,32 @@ const MIGRATIONS: &[&str] = &[
       WHEN NEW.action = 'retract' BEGIN
       DELETE FROM sighting_text WHERE rowid = NEW.sighting_id;
     END;",
+    // A correction imported late may be older than one already here: the
+    // search index takes the latest by time, as readers do.
+    "DROP TRIGGER correction_text_caption;
+    DROP TRIGGER correction_text_source;
+    CREATE TRIGGER correction_text_caption AFTER INSERT ON correction
+      WHEN NEW.action = 'amend' AND NEW.field = 'caption' BEGIN
+      UPDATE sighting_text SET caption = (SELECT value FROM correction
+          WHERE sighting_id = NEW.sighting_id AND field = 'caption'
+          ORDER BY made_at DESC, id DESC LIMIT 1)
+        WHERE rowid = NEW.sighting_id;
+    END;
+    CREATE TRIGGER correction_text_source AFTER INSERT ON correction
+      WHEN NEW.action = 'amend' AND NEW.field = 'source' BEGIN
+      UPDATE sighting_text SET source = (SELECT value FROM correction
+          WHERE sighting_id = NEW.sighting_id AND field = 'source'
+          ORDER BY made_at DESC, id DESC LIMIT 1)
+        WHERE rowid = NEW.sighting_id;
+    END;
+    UPDATE sighting_text SET caption = (SELECT value FROM correction c
+        WHERE c.sighting_id = sighting_text.rowid AND c.field = 'caption'
+        ORDER BY c.made_at DESC, c.id DESC LIMIT 1)
+      WHERE rowid IN (SELECT sighting_id FROM correction WHERE field = 'caption');
+    UPDATE sighting_text SET source = (SELECT value FROM correction c
+        WHERE c.sighting_id = sighting_text.rowid AND c.field = 'source'
+        ORDER BY c.made_at DESC, c.id DESC LIMIT 1)
+      WHERE rowid IN (SELECT sighting_id FROM correction WHERE field = 'source');",
 ];
 
 /// Work a migration needs beyond its SQL, run in the same transaction

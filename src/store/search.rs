@@ -173,11 +173,15 @@ impl Catalog {
             } else {
                 format!("s.id IN (SELECT rowid FROM sighting_text WHERE sighting_text MATCH {p})")
             });
-            fts_filter = Some(p);
+            fts_filter = Some((filters.len() - 1, p));
         }
         if let Some(source) = &q.source {
+            // The source as corrected: the search index's own copy.
             let p = param(like_pattern(source));
-            filters.push(format!("s.source LIKE {p} ESCAPE '\\'"));
+            filters.push(format!(
+                "EXISTS (SELECT 1 FROM sighting_text t WHERE t.rowid = s.id \
+                 AND t.source LIKE {p} ESCAPE '\\')"
+            ));
         }
         let date = "coalesce(s.first_seen, s.archived_at)";
         if let Some(since) = &q.since {
@@ -232,10 +236,11 @@ impl Catalog {
         }
         // Each item's matching sightings, looked up one by one.
         let per_item = match &fts_filter {
-            Some(p) => filters
+            Some((at, p)) => filters
                 .iter()
-                .map(|f| {
-                    if f.contains("sighting_text") {
+                .enumerate()
+                .map(|(i, f)| {
+                    if i == *at {
                         format!(
                             "EXISTS (SELECT 1 FROM sighting_text WHERE sighting_text MATCH {p} AND rowid = s.id)"
                         )
@@ -254,7 +259,7 @@ impl Catalog {
             params.len() + 1
         );
         let mut count = conn.prepare(&count_sql)?;
-        let mut hits = Vec::with_capacity(q.limit);
+        let mut hits = Vec::new();
         for id in items.into_iter().skip(q.offset) {
             let sightings = self.sightings(id)?;
             let Some(earliest) = sightings.first().cloned() else {

@@ -499,6 +499,26 @@ fn search_finds_items_by_words_source_date_and_kind() {
     .assert()
     .code(0);
     assert_eq!(found(&t, &["satellite"], 0), [rocket.as_str()]);
+    t.cmd([
+        "amend",
+        &rocket_sighting.to_string(),
+        "--source",
+        "https://corrected.example/9",
+    ])
+    .assert()
+    .code(0);
+    assert_eq!(
+        found(&t, &["--source", "corrected.example"], 0),
+        [rocket.as_str()]
+    );
+    assert_eq!(
+        found(&t, &["--source", "social.example"], 1),
+        Vec::<&str>::new()
+    );
+    t.cmd(["search", "-n", "0", "x"]).assert().code(2);
+    t.cmd(["search", "-n", "18446744073709551615", "x"])
+        .assert()
+        .code(2);
     assert_eq!(found(&t, &["launch"], 1), Vec::<&str>::new());
     let video_sighting = t.json(["show", &video], 0)["sightings"][0]["id"]
         .as_i64()
@@ -653,6 +673,31 @@ fn downloaders_sidecars_fill_the_sighting_and_say_so() {
     assert!(
         all.iter()
             .any(|s| s["caption"] == "Mine" && s["first_seen"] == "2026-01-27T09:30:00Z")
+    );
+    // A note that the uploader would push over the limit fails the file.
+    let long = dir.join("long [x2].mp4");
+    std::fs::copy(&video, &long).unwrap();
+    std::fs::write(
+        dir.join("long [x2].info.json"),
+        r#"{"uploader": "Local News"}"#,
+    )
+    .unwrap();
+    let note = "n".repeat((64 << 10) - 4);
+    let err = stderr_of(
+        &t.cmd([
+            "archive",
+            long.to_str().unwrap(),
+            "--note",
+            &note,
+            "--source",
+            "s",
+        ])
+        .assert()
+        .code(2),
+    );
+    assert!(
+        err.contains("long [x2].mp4") && err.contains("exceeds the limit"),
+        "{err}"
     );
     // --no-sidecars ignores them.
     let bare = dir.join("bare.jpg");
@@ -1093,4 +1138,51 @@ fn json_uses_one_shape_for_one_thing_in_every_command() {
     let found = t.json(["search", "rocket"], 0);
     assert_eq!(found["items"][0]["item"], shown["item"]);
     assert_eq!(checked_ok["matches"][0]["item"], shown["item"]);
+}
+
+#[test]
+fn exchanged_corrections_agree_by_time_in_both_archives() {
+    let a = TestArchive::new();
+    let b = TestArchive::new();
+    let rocket = sample("skimage-rocket.jpg");
+    let sha = sha256_of(&rocket);
+    a.cmd(["archive", rocket.to_str().unwrap(), "--caption", "First"])
+        .assert()
+        .code(0);
+    let m0 = a.scratch().join("m0.jsonl");
+    a.cmd(["export", "-o", m0.to_str().unwrap()])
+        .assert()
+        .code(0);
+    b.cmd(["import", m0.to_str().unwrap()]).assert().code(0);
+    let id = |t: &TestArchive| {
+        t.json(["show", &sha], 0)["sightings"][0]["id"]
+            .as_i64()
+            .unwrap()
+    };
+    // A corrects first, B a second later.
+    a.cmd(["amend", &id(&a).to_string(), "--caption", "Older fix"])
+        .assert()
+        .code(0);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    b.cmd(["amend", &id(&b).to_string(), "--caption", "Newer fix"])
+        .assert()
+        .code(0);
+    let (ma, mb) = (a.scratch().join("a.jsonl"), b.scratch().join("b.jsonl"));
+    a.cmd(["export", "-o", ma.to_str().unwrap()])
+        .assert()
+        .code(0);
+    b.cmd(["export", "-o", mb.to_str().unwrap()])
+        .assert()
+        .code(0);
+    a.cmd(["import", mb.to_str().unwrap()]).assert().code(0);
+    b.cmd(["import", ma.to_str().unwrap()]).assert().code(0);
+    for t in [&a, &b] {
+        let s = &t.json(["show", &sha], 0)["sightings"][0];
+        assert_eq!(s["caption"], "Newer fix", "{s:#}");
+        assert_eq!(s["corrections"].as_array().unwrap().len(), 2);
+        let found = t.json(["search", "newer"], 0);
+        assert_eq!(found["items"].as_array().unwrap().len(), 1);
+        t.cmd(["search", "older"]).assert().code(1);
+        assert_eq!(t.json(["verify"], 0)["summary"]["problems"], 0);
+    }
 }
