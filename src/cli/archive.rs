@@ -140,7 +140,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
             "files": outcomes,
             "summary": summary,
         }))?;
-    } else if !ctx.quiet {
+    } else if !super::output::quiet() {
         let mut line = format!(
             "{} new item(s), {} new sighting(s) of known items, {} already recorded, {} failed",
             summary.new_items, summary.new_sightings, summary.already_recorded, summary.failed
@@ -164,9 +164,7 @@ fn print_outcome(o: &ArchiveOutcome, json: bool) {
     match o {
         ArchiveOutcome::Failed { error, .. } => eprintln!("firstseen: {error}"),
         ArchiveOutcome::Archived { path, warnings, .. } if json => {
-            for w in warnings {
-                super::output::warn(path, w);
-            }
+            super::output::warn_all(path, warnings);
         }
         ArchiveOutcome::Archived {
             path,
@@ -177,9 +175,7 @@ fn print_outcome(o: &ArchiveOutcome, json: bool) {
             warnings,
             sidecar,
         } => {
-            for w in warnings {
-                super::output::warn(path, w);
-            }
+            super::output::warn_all(path, warnings);
             let (tag, tone, detail) = match *result {
                 "new_item" => ("new", Tone::New, String::new()),
                 "new_sighting" => (

@@ -120,7 +120,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
             "thresholds": {"max_distance": args.max_distance, "min_quality": opts.thresholds.min_quality},
         }))?;
     }
-    if !ctx.json && !ctx.quiet {
+    if !ctx.json && !super::output::quiet() {
         let mut line = format!(
             "{} known, {} not found, {} failed",
             summary.known, summary.unknown, summary.failed
@@ -142,7 +142,9 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
 fn print_outcome(o: &CheckOutcome, json: bool) {
     match o {
         CheckOutcome::Failed { error, .. } => eprintln!("firstseen: {error}"),
-        CheckOutcome::Checked { path, warnings, .. } if json => print_warnings(path, warnings),
+        CheckOutcome::Checked { path, warnings, .. } if json => {
+            super::output::warn_all(path, warnings)
+        }
         CheckOutcome::Checked {
             path,
             pdq,
@@ -151,7 +153,7 @@ fn print_outcome(o: &CheckOutcome, json: bool) {
             warnings,
             ..
         } => {
-            print_warnings(path, warnings);
+            super::output::warn_all(path, warnings);
             let name = clean(&path.display().to_string());
             if matches.is_empty() && listed.is_empty() {
                 outln!(
@@ -315,10 +317,4 @@ fn print_listed(l: &ListedMatch) {
             .map(|f| format!(" from {}", clean(f)))
             .unwrap_or_default()
     );
-}
-
-fn print_warnings(path: &std::path::Path, warnings: &[String]) {
-    for w in warnings {
-        super::output::warn(path, w);
-    }
 }

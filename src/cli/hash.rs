@@ -97,9 +97,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
                         );
                     }
                 }
-                for w in &a.warnings {
-                    super::output::warn(&a.path, w);
-                }
+                super::output::warn_all(&a.path, &a.warnings);
             }
             Ok(a) => {
                 let fp = &a.fingerprint;

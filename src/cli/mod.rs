@@ -116,7 +116,6 @@ enum Command {
 pub struct Context {
     archive_dir: Option<PathBuf>,
     json: bool,
-    quiet: bool,
     limits: Limits,
     stop: Arc<AtomicBool>,
 }
@@ -173,7 +172,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let ctx = Context {
         archive_dir: cli.archive,
         json: cli.json,
-        quiet: cli.quiet,
         limits: decode.limits(),
         stop,
     };

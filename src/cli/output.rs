@@ -90,6 +90,13 @@ pub fn warn(path: &std::path::Path, what: &str) {
     }
 }
 
+/// A file's warnings, one line each, unless `--quiet`.
+pub fn warn_all(path: &std::path::Path, warnings: &[String]) {
+    for w in warnings {
+        warn(path, w);
+    }
+}
+
 /// The paths given, with `-` replaced by the paths read from standard
 /// input, one per line (blank lines skipped).
 ///

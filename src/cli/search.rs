@@ -126,7 +126,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
                 h.sightings
             );
         }
-        if !ctx.quiet {
+        if !super::output::quiet() {
             let shown = found.hits.len();
             if found.more {
                 eprintln!(
