@@ -664,10 +664,8 @@ impl Catalog {
     /// # Errors
     /// SQLite errors.
     pub fn all_sightings(&self, item: ItemId) -> Result<Vec<Sighting>> {
-        let sql = format!(
-            "SELECT {SIGHTING_COLUMNS} FROM sighting WHERE item_id = ?1 \
-             ORDER BY coalesce(first_seen, archived_at), archived_at, id"
-        );
+        // Ordered below, once corrections may have moved their dates.
+        let sql = format!("SELECT {SIGHTING_COLUMNS} FROM sighting WHERE item_id = ?1");
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map([item.0], sighting_from_row)?;
         let mut all = rows.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -680,6 +678,19 @@ impl Catalog {
             ))
         });
         Ok(all)
+    }
+
+    /// Sighting `id` as its row stands (no corrections applied).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub(crate) fn sighting_row(&self, id: i64) -> Result<Option<Sighting>> {
+        let sql = format!("SELECT {SIGHTING_COLUMNS} FROM sighting WHERE id = ?1");
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([id], sighting_from_row)
+            .optional()?)
     }
 
     /// Near-duplicate links of an item, in both directions, closest first.

@@ -144,25 +144,14 @@ impl Catalog {
     /// # Errors
     /// [`Error::Invalid`] when there is none; SQLite errors.
     pub fn sighting(&self, id: i64) -> Result<Sighting> {
-        let item: Option<i64> = self
-            .conn()
-            .query_row("SELECT item_id FROM sighting WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        let item = item.ok_or_else(|| Error::Invalid {
+        let mut found = self.sighting_row(id)?.ok_or_else(|| Error::Invalid {
             what: "sighting",
             reason: format!(
                 "no sighting #{id} (`show ITEM` lists its sightings with their numbers)"
             ),
         })?;
-        self.all_sightings(ItemId(item))?
-            .into_iter()
-            .find(|s| s.id == id)
-            .ok_or_else(|| Error::Invalid {
-                what: "sighting",
-                reason: format!("no sighting #{id}"),
-            })
+        apply(self.conn(), std::slice::from_mut(&mut found))?;
+        Ok(found)
     }
 
     /// The redaction of an item, if its bytes were redacted.
@@ -237,14 +226,15 @@ impl Archive {
             if *stands == value {
                 continue;
             }
-            tx.prepare_cached(
-                "INSERT INTO correction (sighting_id, action, field, value, reason, made_at)
-                 VALUES (?1, 'amend', ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![id, field.name(), value, reason, now])?;
-            let cid = tx.last_insert_rowid();
-            chain::append_correction(&tx, cid)?;
-            made.push(cid);
+            made.push(insert(
+                &tx,
+                id,
+                "amend",
+                Some(field.name()),
+                value.as_deref(),
+                reason,
+                &now,
+            )?);
         }
         tx.commit()?;
         Ok(made)
@@ -266,13 +256,7 @@ impl Archive {
         }
         let now = crate::time::now();
         let tx = self.catalog.begin()?;
-        tx.execute(
-            "INSERT INTO correction (sighting_id, action, field, value, reason, made_at)
-             VALUES (?1, 'retract', NULL, NULL, ?2, ?3)",
-            params![id, reason, now],
-        )?;
-        let cid = tx.last_insert_rowid();
-        chain::append_correction(&tx, cid)?;
+        let cid = insert(&tx, id, "retract", None, None, Some(reason), &now)?;
         tx.commit()?;
         Ok(cid)
     }
@@ -326,6 +310,30 @@ impl Archive {
         self.objects.remove(&sha)?;
         Ok(rid)
     }
+}
+
+/// Records one correction of sighting `sighting` (`amend` of `field` to
+/// `value`, or `retract`) and appends its chain entry, in `tx`.
+///
+/// # Errors
+/// SQLite errors.
+pub(crate) fn insert(
+    tx: &rusqlite::Transaction<'_>,
+    sighting: i64,
+    action: &str,
+    field: Option<&str>,
+    value: Option<&str>,
+    reason: Option<&str>,
+    made_at: &str,
+) -> Result<i64> {
+    tx.prepare_cached(
+        "INSERT INTO correction (sighting_id, action, field, value, reason, made_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![sighting, action, field, value, reason, made_at])?;
+    let id = tx.last_insert_rowid();
+    chain::append_correction(tx, id)?;
+    Ok(id)
 }
 
 /// Whether the item with this SHA-256 was redacted (its bytes must not

@@ -951,12 +951,15 @@ fn add_corrections(
         if known {
             continue;
         }
-        tx.prepare_cached(
-            "INSERT INTO correction (sighting_id, action, field, value, reason, made_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![id, c.action, c.field, c.value, c.reason, c.made_at])?;
-        chain::append_correction(tx, tx.last_insert_rowid())?;
+        super::corrections::insert(
+            tx,
+            id,
+            &c.action,
+            c.field.as_deref(),
+            c.value.as_deref(),
+            c.reason.as_deref(),
+            &c.made_at,
+        )?;
     }
     Ok(())
 }

@@ -166,14 +166,17 @@ impl Catalog {
             // and stop at the page's end.
             let common = self.matches_more_than(&words, COMMON_WORDS)?;
             let p = param(words);
+            // Looked up sighting by sighting (also how one item's
+            // matching sightings are counted below).
+            let each = format!(
+                "EXISTS (SELECT 1 FROM sighting_text WHERE sighting_text MATCH {p} AND rowid = s.id)"
+            );
             filters.push(if common {
-                format!(
-                    "EXISTS (SELECT 1 FROM sighting_text WHERE sighting_text MATCH {p} AND rowid = s.id)"
-                )
+                each.clone()
             } else {
                 format!("s.id IN (SELECT rowid FROM sighting_text WHERE sighting_text MATCH {p})")
             });
-            fts_filter = Some((filters.len() - 1, p));
+            fts_filter = Some((filters.len() - 1, each));
         }
         if let Some(source) = &q.source {
             // The source as corrected: the search index's own copy.
@@ -236,21 +239,11 @@ impl Catalog {
         }
         // Each item's matching sightings, looked up one by one.
         let per_item = match &fts_filter {
-            Some((at, p)) => filters
-                .iter()
-                .enumerate()
-                .map(|(i, f)| {
-                    if i == *at {
-                        format!(
-                            "EXISTS (SELECT 1 FROM sighting_text WHERE sighting_text MATCH {p} AND rowid = s.id)"
-                        )
-                    } else {
-                        f.clone()
-                    }
-                })
-                .chain(std::iter::once("1".to_string()))
-                .collect::<Vec<_>>()
-                .join(" AND "),
+            Some((at, each)) => {
+                let mut per_item = filters.clone();
+                per_item[*at].clone_from(each);
+                per_item.join(" AND ")
+            }
             None => conditions.clone(),
         };
         let count_sql = format!(
