@@ -179,11 +179,15 @@ impl Catalog {
             fts_filter = Some((filters.len() - 1, each));
         }
         if let Some(source) = &q.source {
-            // The source as corrected: the search index's own copy.
+            // The source as corrected: the row's own, unless amended; the
+            // few amended ones from the search index's corrected copy.
             let p = param(like_pattern(source));
             filters.push(format!(
-                "EXISTS (SELECT 1 FROM sighting_text t WHERE t.rowid = s.id \
-                 AND t.source LIKE {p} ESCAPE '\\')"
+                "((s.source LIKE {p} ESCAPE '\\' AND NOT EXISTS (SELECT 1 FROM correction c \
+                   WHERE c.sighting_id = s.id AND c.field = 'source')) \
+                 OR s.id IN (SELECT rowid FROM sighting_text WHERE rowid IN \
+                   (SELECT sighting_id FROM correction WHERE field = 'source') \
+                   AND source LIKE {p} ESCAPE '\\'))"
             ));
         }
         let date = "coalesce(s.first_seen, s.archived_at)";
