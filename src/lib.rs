@@ -20,6 +20,7 @@ pub mod manifest;
 pub mod matching;
 pub mod pipeline;
 pub mod report;
+pub mod shapes;
 pub mod sidecar;
 pub mod store;
 pub mod text;

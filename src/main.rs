@@ -2,6 +2,7 @@
 //! exit code (0 found / all good, 1 not found, 2 error, 130 interrupted).
 
 mod cli;
+mod serve;
 
 use std::process::ExitCode;
 

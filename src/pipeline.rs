@@ -147,7 +147,7 @@ pub struct LinkInfo {
 }
 
 /// The outcome for one file of an `archive` batch.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum ArchiveOutcome {
     /// Recorded.
@@ -463,7 +463,7 @@ pub struct MatchReport {
 }
 
 /// The outcome for one checked file.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum CheckOutcome {
     /// Hashed and compared.

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use firstseen::pipeline::{self, ArchiveOptions, ArchiveOutcome, Options};
 use firstseen::{Archive, walk};
-use serde_json::json;
 
 use super::output::{Tone, clean, outln, paint, print_json, short};
 use super::progress::Bar;
@@ -128,18 +127,18 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         &mut |o| {
             bar.suspend(|| print_outcome(o, ctx.json));
             if ctx.json {
-                outcomes.push(serde_json::to_value(o).unwrap_or_default());
+                outcomes.push(firstseen::shapes::value(o));
             }
         },
     )?;
     summary.failed += inputs.errors.len() as u64;
     summary.skipped = inputs.skipped.len() as u64;
     if ctx.json {
-        print_json(&json!({
-            "archive": archive.dir(),
-            "files": outcomes,
-            "summary": summary,
-        }))?;
+        print_json(&firstseen::shapes::archive(
+            archive.dir(),
+            outcomes,
+            &summary,
+        ))?;
     } else if !super::output::quiet() {
         let mut line = format!(
             "{} new item(s), {} new sighting(s) of known items, {} already recorded, {} failed",

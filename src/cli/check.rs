@@ -11,7 +11,6 @@ use firstseen::matching::{Evidence, MatchKind};
 use firstseen::pipeline::{self, CheckOutcome, MatchReport, Options};
 use firstseen::store::Catalog;
 use firstseen::walk;
-use serde_json::json;
 
 use super::output::{Tone, clean, input_failures, outln, paint, print_json, short, sighting_line};
 use super::progress::Bar;
@@ -108,17 +107,18 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         &mut |o| {
             bar.suspend(|| print_outcome(o, ctx.json));
             if ctx.json {
-                outcomes.push(serde_json::to_value(o).unwrap_or_default());
+                outcomes.push(firstseen::shapes::value(o));
             }
         },
     )?;
     summary.failed += inputs.errors.len() as u64;
     if ctx.json {
-        print_json(&json!({
-            "files": outcomes,
-            "summary": summary,
-            "thresholds": {"max_distance": args.max_distance, "min_quality": opts.thresholds.min_quality},
-        }))?;
+        print_json(&firstseen::shapes::check(
+            outcomes,
+            &summary,
+            args.max_distance,
+            opts.thresholds.min_quality,
+        ))?;
     }
     if !ctx.json && !super::output::quiet() {
         let mut line = format!(

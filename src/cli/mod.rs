@@ -15,6 +15,7 @@ mod output;
 mod progress;
 mod report;
 mod search;
+mod serve;
 mod show;
 mod sight;
 mod status;
@@ -108,6 +109,7 @@ enum Command {
     Status(status::Args),
     Verify(verify::Args),
     Report(report::Args),
+    Serve(serve::Args),
     Completions(generate::CompletionsArgs),
     Man(generate::ManArgs),
 }
@@ -154,6 +156,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(a) => a.decode.or(&cli.decode),
         Command::Hash(a) => a.decode.or(&cli.decode),
         Command::Report(a) => a.decode.or(&cli.decode),
+        Command::Serve(a) => a.decode.or(&cli.decode),
         _ => cli.decode.clone(),
     };
     firstseen::decode::budget::set_budget(decode.max_memory());
@@ -191,6 +194,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(a) => status::run(a, &ctx)?,
         Command::Verify(a) => verify::run(a, &ctx)?,
         Command::Report(a) => report::run(a, &ctx)?,
+        Command::Serve(a) => serve::run(a, &ctx)?,
         Command::Completions(a) => generate::completions(&a)?,
         Command::Man(a) => generate::man(&a)?,
     };

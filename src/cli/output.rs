@@ -195,26 +195,13 @@ pub fn new_sighting(
     first_seen: Option<&str>,
     note: Option<String>,
 ) -> anyhow::Result<firstseen::store::NewSighting> {
-    use firstseen::text::{MAX_LONG_TEXT, MAX_SOURCE, check_len};
-    let first_seen = first_seen
-        .map(firstseen::time::parse_first_seen)
-        .transpose()?;
-    for (what, value, max) in [
-        ("--source", &source, MAX_SOURCE),
-        ("--caption", &caption, MAX_LONG_TEXT),
-        ("--note", &note, MAX_LONG_TEXT),
-    ] {
-        if let Some(v) = value {
-            check_len(what, v, max)?;
-        }
-    }
-    Ok(firstseen::store::NewSighting {
+    Ok(firstseen::store::NewSighting::checked(
         source,
         caption,
         first_seen,
-        file_name: None,
         note,
-    })
+        ["--source", "--caption", "--first-seen", "--note"],
+    )?)
 }
 
 /// The item a SHA-256 or prefix names; `None` (the error printed) when

@@ -2,7 +2,6 @@
 //! them.
 
 use firstseen::store::search::{SearchQuery, parse_date};
-use serde_json::json;
 
 use super::output::{clean, outln, print_json, short, sighting_line};
 use super::{Context, EXIT_NOT_FOUND, EXIT_OK};
@@ -91,26 +90,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
     let archive = ctx.open_archive()?;
     let found = archive.catalog.search(&query)?;
     if ctx.json {
-        let items: Vec<_> = found
-            .hits
-            .iter()
-            .map(|h| {
-                json!({
-                    "item": h.item,
-                    "earliest": h.earliest,
-                    "matching_sightings": h.matching,
-                    "sightings": h.sightings,
-                })
-            })
-            .collect();
-        print_json(&json!({
-            "items": items,
-            "summary": {
-                "shown": found.hits.len(),
-                "offset": args.offset,
-                "more": found.more,
-            },
-        }))?;
+        print_json(&firstseen::shapes::search(&found, args.offset))?;
     } else {
         for h in &found.hits {
             let dims = match (h.item.width, h.item.height) {

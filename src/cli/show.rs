@@ -1,7 +1,5 @@
 //! `firstseen show`: one item, its variants and all its sightings.
 
-use serde_json::json;
-
 use super::output::{outln, print_json, short, sighting_line};
 use super::{Context, EXIT_NOT_FOUND, EXIT_OK};
 
@@ -20,6 +18,10 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
     let Some(item) = super::output::find_item(&archive.catalog, &args.item)? else {
         return Ok(EXIT_NOT_FOUND);
     };
+    if ctx.json {
+        print_json(&firstseen::shapes::item(&archive, &item)?)?;
+        return Ok(EXIT_OK);
+    }
     let sightings = archive.catalog.all_sightings(item.id)?;
     let redaction = archive.catalog.redaction(item.id)?;
     let video = archive.catalog.video(item.id)?;
@@ -31,39 +33,6 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         .into_iter()
         .collect();
     let object = archive.objects.path_of(&item.sha256);
-    if ctx.json {
-        let variants: Vec<_> = variants
-            .iter()
-            .map(|v| {
-                json!({
-                    "sha256": v.sha256,
-                    "distance": v.distance,
-                    "relation": v.relation,
-                    "relation_text": v.relation.describe(),
-                    "detail": v.detail,
-                    "side": v.side,
-                })
-            })
-            .collect();
-        let sightings: Vec<_> = sightings
-            .iter()
-            .map(|s| {
-                let mut v = serde_json::to_value(s).unwrap_or_default();
-                v["imported_from"] = json!(imports.get(&s.id));
-                v
-            })
-            .collect();
-        print_json(&json!({
-            "item": item,
-            "object": item.stored.then_some(object),
-            "sightings": sightings,
-            "redaction": redaction,
-            "variants": variants,
-            "video": video,
-            "frames": frames,
-        }))?;
-        return Ok(EXIT_OK);
-    }
     outln!("item      {}", item.sha256);
     let dims = match (item.width, item.height) {
         (Some(w), Some(h)) => format!(" {w}x{h}"),

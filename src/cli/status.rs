@@ -1,7 +1,5 @@
 //! `firstseen status`: what the archive holds, and its chain head.
 
-use serde_json::json;
-
 use super::output::{outln, print_json};
 use super::{Context, EXIT_OK};
 
@@ -15,7 +13,7 @@ pub fn run(_args: Args, ctx: &Context) -> anyhow::Result<u8> {
     let archive = ctx.open_archive()?;
     let s = archive.catalog.status()?;
     if ctx.json {
-        print_json(&json!({ "archive": archive.dir(), "status": s }))?;
+        print_json(&firstseen::shapes::status(&archive)?)?;
         return Ok(EXIT_OK);
     }
     outln!("archive        {}", archive.dir().display());

@@ -1,8 +1,7 @@
 //! `firstseen verify`: prove the archive has not been altered.
 
 use firstseen::hash::Sha256;
-use firstseen::matching::{INDEX_FILE, Index};
-use firstseen::store::verify::{self, Problem, ProblemKind};
+use firstseen::store::verify;
 use serde_json::json;
 
 use super::output::{clean, outln, print_json};
@@ -54,26 +53,12 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         repaired = json!({"removed": removed, "adopted": adopted});
     }
     let archive = ctx.open_archive()?;
-    let mut problems: Vec<Problem> = Vec::new();
-    let summary = verify::verify(&archive, args.head.as_ref(), &mut |p| {
+    let checked = firstseen::matching::verify_archive(&archive, args.head.as_ref(), &mut |p| {
         if !ctx.json {
             outln!("{}", clean(&p.to_string()));
         }
-        problems.push(p.clone());
     })?;
-    // The hash index is the matcher's, checked after the records.
-    let index = Index::verify(archive.dir(), &archive.catalog)?;
-    if let Some(detail) = &index.problem {
-        let p = Problem {
-            kind: ProblemKind::Index,
-            subject: INDEX_FILE.to_string(),
-            detail: detail.clone(),
-        };
-        if !ctx.json {
-            outln!("{}", clean(&p.to_string()));
-        }
-        problems.push(p);
-    }
+    let (problems, summary, index) = (checked.problems, checked.summary, checked.index);
     if ctx.json {
         print_json(&json!({
             "ok": problems.is_empty(),

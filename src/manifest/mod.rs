@@ -101,6 +101,29 @@ pub fn export(
     out: &mut dyn Write,
     out_name: &Path,
 ) -> Result<ExportSummary> {
+    export_some(catalog, None, out, out_name)
+}
+
+/// A manifest of one item alone (its header counting that item), which
+/// imports like any other: the web app's "manifest entry" download.
+///
+/// # Errors
+/// Catalog or write errors.
+pub fn export_item(
+    catalog: &mut Catalog,
+    sha: &crate::hash::Sha256,
+    out: &mut dyn Write,
+    out_name: &Path,
+) -> Result<ExportSummary> {
+    export_some(catalog, Some(sha), out, out_name)
+}
+
+fn export_some(
+    catalog: &mut Catalog,
+    only: Option<&crate::hash::Sha256>,
+    out: &mut dyn Write,
+    out_name: &Path,
+) -> Result<ExportSummary> {
     let io = |e: std::io::Error| Error::io(out_name, e);
     let mut line = Vec::with_capacity(4096);
     let mut written = ExportSummary {
@@ -108,7 +131,7 @@ pub fn export(
         sightings: 0,
         chain: None,
     };
-    let snapshot = catalog.export(&mut |part| {
+    let snapshot = catalog.export_some(only, &mut |part| {
         line.clear();
         match part {
             ExportPart::Header(s) => write_json(&mut line, &header(s))?,

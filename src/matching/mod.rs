@@ -686,3 +686,59 @@ pub enum MatchKind {
     /// Two videos share frames (a re-upload, a trim, a re-encode).
     VideoOverlap,
 }
+
+/// A whole-archive verify: the records ([`crate::store::verify::verify`])
+/// and then the hash index against the catalog.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArchiveCheck {
+    /// Every problem, the index's last.
+    pub problems: Vec<crate::store::verify::Problem>,
+    /// Counts, chain head, leftovers.
+    pub summary: crate::store::verify::VerifySummary,
+    /// The index's check.
+    pub index: IndexCheck,
+}
+
+/// Verifies `archive` (see [`crate::store::verify::verify`]), then its
+/// hash index, and notes the result beside the catalog for `status`
+/// (a failure to write that note is not a problem of the archive).
+/// `each` gets every problem as it is found.
+///
+/// # Errors
+/// Only failures that stop the walk (the catalog cannot be read).
+pub fn verify_archive(
+    archive: &Archive,
+    expected_head: Option<&Sha256>,
+    each: &mut dyn FnMut(&crate::store::verify::Problem),
+) -> Result<ArchiveCheck> {
+    use crate::store::verify::{self as v, LastVerify, Problem, ProblemKind};
+    let mut problems = Vec::new();
+    let summary = v::verify(archive, expected_head, &mut |p| {
+        each(p);
+        problems.push(p.clone());
+    })?;
+    let index = Index::verify(archive.dir(), &archive.catalog)?;
+    if let Some(detail) = &index.problem {
+        let p = Problem {
+            kind: ProblemKind::Index,
+            subject: INDEX_FILE.to_string(),
+            detail: detail.clone(),
+        };
+        each(&p);
+        problems.push(p);
+    }
+    let _ = LastVerify {
+        at: crate::time::now(),
+        problems: problems.len() as u64,
+        items: summary.items,
+        sightings: summary.sightings,
+        chain_entries: summary.chain_entries,
+        head: summary.head.map(|h| h.hash.to_string()),
+    }
+    .record(archive.dir());
+    Ok(ArchiveCheck {
+        problems,
+        summary,
+        index,
+    })
+}

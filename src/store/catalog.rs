@@ -148,6 +148,42 @@ pub struct NewSighting {
 }
 
 impl NewSighting {
+    /// A sighting from what a person typed: source, caption, first-seen
+    /// (read as [`crate::time::parse_first_seen`] reads it) and note,
+    /// each checked against its length limit. `names` are what the front
+    /// end calls the four fields (`--source`…, or `source`…), for the
+    /// error.
+    ///
+    /// # Errors
+    /// A date that cannot be read, or is in the future or before 1826;
+    /// text over its length limit.
+    pub fn checked(
+        source: Option<String>,
+        caption: Option<String>,
+        first_seen: Option<&str>,
+        note: Option<String>,
+        names: [&'static str; 4],
+    ) -> Result<NewSighting> {
+        use crate::text::{MAX_LONG_TEXT, MAX_SOURCE, check_len};
+        let first_seen = first_seen.map(crate::time::parse_first_seen).transpose()?;
+        for (what, value, max) in [
+            (names[0], &source, MAX_SOURCE),
+            (names[1], &caption, MAX_LONG_TEXT),
+            (names[3], &note, MAX_LONG_TEXT),
+        ] {
+            if let Some(v) = value {
+                check_len(what, v, max)?;
+            }
+        }
+        Ok(NewSighting {
+            source,
+            caption,
+            first_seen,
+            file_name: None,
+            note,
+        })
+    }
+
     /// No source, caption, date or note: only the file's name, which
     /// says nothing new about a copy of bytes already known.
     pub fn says_nothing(&self) -> bool {

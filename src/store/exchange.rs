@@ -443,6 +443,21 @@ impl Catalog {
         &mut self,
         each: &mut dyn FnMut(ExportPart<'_>) -> Result<()>,
     ) -> Result<Snapshot> {
+        self.export_some(None, each)
+    }
+
+    /// [`Catalog::export`] of one item alone (`only`), or of all: the
+    /// header then counts what is exported, and a single item's links
+    /// (to items not exported) are left out.
+    ///
+    /// # Errors
+    /// SQLite errors, or the first error a callback returns.
+    pub fn export_some(
+        &mut self,
+        only: Option<&Sha256>,
+        each: &mut dyn FnMut(ExportPart<'_>) -> Result<()>,
+    ) -> Result<Snapshot> {
+        let only = only.map(|s| s.to_string());
         let tx = self
             .conn_mut()
             .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)?;
@@ -460,8 +475,25 @@ impl Catalog {
             };
             Snapshot {
                 chain: chain::head(&tx)?,
-                items: n("SELECT count(*) FROM item")?,
-                sightings: n("SELECT count(*) FROM sighting")?,
+                items: match &only {
+                    None => n("SELECT count(*) FROM item")?,
+                    Some(sha) => tx
+                        .query_row("SELECT count(*) FROM item WHERE sha256 = ?1", [sha], |r| {
+                            r.get::<_, i64>(0)
+                        })?
+                        .unsigned_abs(),
+                },
+                sightings: match &only {
+                    None => n("SELECT count(*) FROM sighting")?,
+                    Some(sha) => tx
+                        .query_row(
+                            "SELECT count(*) FROM sighting s JOIN item i ON i.id = s.item_id \
+                             WHERE i.sha256 = ?1",
+                            [sha],
+                            |r| r.get::<_, i64>(0),
+                        )?
+                        .unsigned_abs(),
+                },
                 imports,
             }
         };
@@ -470,9 +502,9 @@ impl Catalog {
             let mut items = tx.prepare(
                 "SELECT id, sha256, media_type, format, width, height, byte_size, pdq, pdq_quality,
                         phash, dhash, f.data FROM item LEFT JOIN item_features f ON f.item_id = id
-                  ORDER BY sha256",
+                  WHERE ?1 IS NULL OR sha256 = ?1 ORDER BY sha256",
             )?;
-            let mut rows = items.query([])?;
+            let mut rows = items.query([&only])?;
             while let Some(r) = rows.next()? {
                 let id: i64 = r.get(0)?;
                 let pdq: Option<String> = r.get(7)?;
@@ -499,6 +531,9 @@ impl Catalog {
                     features: r.get(11)?,
                 };
                 read_item_details(&tx, id, &mut item)?;
+                if only.is_some() {
+                    item.links.clear();
+                }
                 each(ExportPart::Item(&item))?;
             }
         }

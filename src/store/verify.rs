@@ -684,3 +684,53 @@ fn rel(path: &Path, base: &Path) -> String {
         .display()
         .to_string()
 }
+
+/// The file beside the catalog that holds the last full verify's result.
+pub const LAST_VERIFY_FILE: &str = "last-verify.json";
+
+/// The outcome of the last full `verify`, for `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct LastVerify {
+    /// When it finished (UTC).
+    pub at: String,
+    /// Problems found (the index's included).
+    pub problems: u64,
+    /// Items then.
+    pub items: u64,
+    /// Sightings then.
+    pub sightings: u64,
+    /// Chain entries walked.
+    pub chain_entries: u64,
+    /// The chain head then.
+    pub head: Option<String>,
+}
+
+impl LastVerify {
+    /// Writes it beside the catalog (a temporary file renamed over the
+    /// last one, so a reader sees the old result or the new one).
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn record(&self, archive_dir: &Path) -> Result<()> {
+        let tmp = archive_dir
+            .join("tmp")
+            .join(format!("last-verify.{}.json", std::process::id()));
+        let text = serde_json::to_vec_pretty(self).map_err(|e| Error::Invalid {
+            what: "verify result",
+            reason: e.to_string(),
+        })?;
+        std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
+        let to = archive_dir.join(LAST_VERIFY_FILE);
+        std::fs::rename(&tmp, &to).map_err(|e| Error::io(&to, e))
+    }
+
+    /// The last recorded result; `None` when there is none (or it cannot
+    /// be read: it is a note, not a record).
+    pub fn read(archive_dir: &Path) -> Option<LastVerify> {
+        let text = std::fs::read(archive_dir.join(LAST_VERIFY_FILE)).ok()?;
+        if text.len() > 1 << 16 {
+            return None;
+        }
+        serde_json::from_slice(&text).ok()
+    }
+}
