@@ -98,14 +98,27 @@ pub async fn item(State(state): State<Arc<AppState>>, Path(id): Path<String>) ->
     .map_err(Failure::in_json)
 }
 
-/// `GET /api/item/{id}/report`: as `report ID --format json`.
-pub async fn report(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Answer {
-    blocking(move || {
+/// `GET /api/item/{id}/report`: as `report ID --format json` writes it
+/// (by the same writer, so numbers print alike).
+pub async fn report(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<axum::response::Response, Failure> {
+    use axum::response::IntoResponse;
+    let body = blocking(move || {
         let r = work::item_report(&state, &id, false)?;
-        Ok(Json(firstseen::shapes::value(&r)))
+        let mut out = Vec::new();
+        firstseen::report::json::write(&r, &mut out)
+            .map_err(|e| Failure::internal(format!("report: {e}")))?;
+        Ok(out)
     })
     .await
-    .map_err(Failure::in_json)
+    .map_err(Failure::in_json)?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 /// `GET /api/status`: as `status --json`.

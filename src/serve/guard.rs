@@ -26,7 +26,8 @@ pub const API_HEADER: &str = "x-firstseen";
 /// The policy for pages: scripts and styles only from this server,
 /// pictures also as data URIs (thumbnails), forms only to this server.
 const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+     img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+     base-uri 'none'";
 
 /// The request's CSRF token (from its cookie, or new), for forms.
 #[derive(Debug, Clone)]
@@ -160,6 +161,20 @@ pub async fn guard(State(state): State<Arc<AppState>>, mut req: Request, next: N
         })
     };
     let post = req.method() == Method::POST;
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if answer.is_none() && announced.is_some_and(|n| n > state.max_request_bytes) {
+        // Refused before a byte of the body is read.
+        answer = Some(refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!(
+                "the request is larger than this server's {} MiB limit",
+                state.max_request_bytes >> 20
+            ),
+        ));
+    }
     if answer.is_none() && post && cross_site(headers) {
         answer = Some(refuse(
             StatusCode::FORBIDDEN,
@@ -209,7 +224,7 @@ pub async fn guard(State(state): State<Arc<AppState>>, mut req: Request, next: N
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

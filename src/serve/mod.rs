@@ -57,6 +57,8 @@ pub struct AppState {
     pub uploads: tempfile::TempDir,
     /// Most files in one upload.
     pub max_files: usize,
+    /// Largest request body.
+    pub max_request_bytes: u64,
 }
 
 /// Reads the access token from `path`: its first line, at least 16
@@ -147,6 +149,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             pending: upload::Pending::default(),
             uploads,
             max_files: config.max_files,
+            max_request_bytes: config.max_request_bytes,
         });
         // The one line scripts and tests wait for, on stdout.
         println!("listening on http://{addr}/");

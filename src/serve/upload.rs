@@ -96,6 +96,11 @@ pub async fn read(
     let result = read_into(&mut multipart, dir, max_files, max_bytes, &mut form).await;
     if let Err(e) = result {
         remove(&form.files);
+        // Read the rest (the request limit bounds it) so that the client,
+        // still sending, gets the answer rather than a reset connection.
+        while let Ok(Some(mut field)) = multipart.next_field().await {
+            while let Ok(Some(_)) = field.chunk().await {}
+        }
         return Err(e);
     }
     Ok(form)

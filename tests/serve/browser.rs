@@ -1,0 +1,376 @@
+//! The web app in a real browser: Debian's Chromium, headless, driven
+//! through WebDriver (chromium-driver) by fantoccini, against a server
+//! this test starts. Skipped, saying so, where chromedriver is missing,
+//! unless CI is set (then it fails).
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use super::{Server, cropped, sample};
+
+fn chromedriver() -> Option<PathBuf> {
+    let found = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromedriver is missing (apt-get install chromium chromium-driver); CI must run the browser tests"
+        );
+        eprintln!("SKIPPED: browser tests need chromium and chromium-driver");
+    }
+    found
+}
+
+/// A chromedriver on a free loopback port; killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+    profile: tempfile::TempDir,
+}
+
+impl Driver {
+    fn start(path: &PathBuf) -> Driver {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        while reqwest::blocking::get(format!("{url}/status")).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "chromedriver did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Driver {
+            child,
+            url,
+            profile: tempfile::tempdir().unwrap(),
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1100,900",
+                format!("--user-data-dir={}", driver.profile.path().display()),
+            ]
+        }
+    });
+    let caps = caps.as_object().unwrap().clone();
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("cannot start Chromium through chromedriver")
+}
+
+async fn text_of(c: &Client, css: &str) -> String {
+    match c
+        .wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css(css))
+        .await
+    {
+        Ok(e) => e.text().await.unwrap(),
+        Err(e) => {
+            let page = c.source().await.unwrap_or_default();
+            let url = c.current_url().await.map(|u| u.to_string());
+            panic!("{css}: {e} at {url:?}; the page:\n{page}")
+        }
+    }
+}
+
+async fn js(c: &Client, script: &str) -> serde_json::Value {
+    c.execute(script, vec![]).await.unwrap()
+}
+
+/// No script from a caption ran: the title is untouched and no element
+/// the caption wrote exists.
+async fn nothing_injected(c: &Client) {
+    assert_eq!(
+        js(c, "return window.pwned === undefined").await,
+        json!(true)
+    );
+    assert_eq!(
+        js(
+            c,
+            "return document.querySelectorAll('main img[src=\"x\"], main script').length"
+        )
+        .await,
+        json!(0)
+    );
+}
+
+async fn fits_390(c: &Client, what: &str) {
+    c.set_window_size(390, 844).await.unwrap();
+    let (inner, scroll) = (
+        js(c, "return window.innerWidth").await,
+        js(c, "return document.documentElement.scrollWidth").await,
+    );
+    assert!(
+        scroll.as_u64().unwrap() <= inner.as_u64().unwrap(),
+        "{what} overflows at phone width: {scroll} > {inner}"
+    );
+    c.set_window_size(1100, 900).await.unwrap();
+}
+
+const CAPTION: &str = "Commodore lecturing the fleet <img src=x onerror=\"window.pwned=1\"><script>window.pwned=2</script>";
+
+#[test]
+fn a_desk_archives_searches_checks_and_reads_the_report_in_chromium() {
+    let Some(path) = chromedriver() else {
+        return;
+    };
+    let driver = Driver::start(&path);
+    let server = Server::start(&[]);
+    let photo = sample("photos/pillow-hopper.jpg");
+    let tmp = tempfile::tempdir().unwrap();
+    let crop = tmp.path().join("repost-crop.jpg");
+    cropped(&photo, &crop);
+    let url = server.url.clone();
+    let shot = std::env::var_os("FIRSTSEEN_SCREENSHOT").map(PathBuf::from);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let item_url = rt.block_on(async {
+        let c = browser(&driver).await;
+
+        // Archive a photo with a (hostile) caption through the form.
+        c.goto(&format!("{url}/archive")).await.unwrap();
+        c.find(Locator::Id("archive-files"))
+            .await
+            .unwrap()
+            .send_keys(photo.to_str().unwrap())
+            .await
+            .unwrap();
+        c.find(Locator::Id("archive-caption"))
+            .await
+            .unwrap()
+            .send_keys(CAPTION)
+            .await
+            .unwrap();
+        c.find(Locator::Id("archive-source"))
+            .await
+            .unwrap()
+            .send_keys("https://example.org/first-post")
+            .await
+            .unwrap();
+        c.find(Locator::Id("archive-first_seen"))
+            .await
+            .unwrap()
+            .send_keys("2023-04-05")
+            .await
+            .unwrap();
+        c.find(Locator::Css("#archive-form button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let done = text_of(&c, "ul.outcomes li[data-result=new_item]").await;
+        assert!(done.contains("pillow-hopper.jpg"), "{done}");
+
+        // Find it by a word of its caption.
+        c.goto(&format!("{url}/search")).await.unwrap();
+        c.find(Locator::Id("q"))
+            .await
+            .unwrap()
+            .send_keys("lecturing")
+            .await
+            .unwrap();
+        c.find(Locator::Css("form.search button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let hit = text_of(&c, "ol.hits li").await;
+        assert!(hit.contains("Commodore lecturing the fleet <img src=x"), "{hit}");
+        nothing_injected(&c).await;
+        fits_390(&c, "search").await;
+
+        // Its item page: the caption as text, the report inline.
+        c.find(Locator::Css("ol.hits li a"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let sightings = text_of(&c, "ol.sightings").await;
+        assert!(sightings.contains("<script>window.pwned=2</script>"), "{sightings}");
+        let verdict = text_of(&c, "#report-h ~ .verdict-line").await;
+        assert!(!verdict.is_empty());
+        nothing_injected(&c).await;
+        fits_390(&c, "item").await;
+        let item_url = c.current_url().await.unwrap().to_string();
+        let downloads = js(
+            &c,
+            "return [...document.querySelectorAll('.downloads a[download]')].map(a => a.getAttribute('href'))",
+        )
+        .await;
+        assert_eq!(downloads.as_array().unwrap().len(), 5, "{downloads}");
+
+        // Open its report.
+        c.find(Locator::LinkText("Open the report"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let report = text_of(&c, "body").await;
+        assert!(report.contains("Commodore lecturing the fleet"), "{report}");
+        assert_eq!(js(&c, "return window.pwned === undefined").await, json!(true));
+
+        // Check a cropped copy by upload: known, with the earliest
+        // appearance, against the post it came in.
+        c.goto(&format!("{url}/")).await.unwrap();
+        c.find(Locator::Id("check-files"))
+            .await
+            .unwrap()
+            .send_keys(crop.to_str().unwrap())
+            .await
+            .unwrap();
+        c.find(Locator::Css("#check-form summary"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.find(Locator::Id("post-first_seen"))
+            .await
+            .unwrap()
+            .send_keys("2026-11-30")
+            .await
+            .unwrap();
+        c.find(Locator::Css("#check-form button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let line = text_of(&c, "#result-0 .verdict-line").await;
+        assert!(line.starts_with("Known"), "{line}");
+        let earliest = text_of(&c, "#result-0 dl.facts").await;
+        assert!(earliest.contains("2023-04-05"), "{earliest}");
+        assert!(earliest.contains("https://example.org/first-post"), "{earliest}");
+        let warning = text_of(&c, "#result-0 p.warning").await;
+        assert!(warning.contains("Recycled media"), "{warning}");
+        let changed = text_of(&c, "#result-0 li.variant").await;
+        assert!(changed.contains("cropped"), "{changed}");
+        assert_eq!(
+            js(&c, "return document.querySelectorAll('#result-0 .compare img').length >= 2").await,
+            json!(true),
+            "the checked picture and the archived one side by side"
+        );
+        nothing_injected(&c).await;
+        fits_390(&c, "check result").await;
+        if let Some(p) = &shot {
+            c.set_window_size(1000, 1100).await.unwrap();
+            std::fs::write(p, c.screenshot().await.unwrap()).unwrap();
+        }
+
+        // Drop a file on the check page: the script sends it.
+        c.goto(&format!("{url}/")).await.unwrap();
+        let dropped = c
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 const sha = arguments[0];
+                 fetch('/object/' + sha).then(r => r.blob()).then(b => {
+                   const dt = new DataTransfer();
+                   dt.items.add(new File([b], 'dropped.jpg', {type: 'image/jpeg'}));
+                   document.getElementById('drop').dispatchEvent(
+                     new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+                   done(true);
+                 }).catch(e => done(String(e)));",
+                vec![json!(item_url.rsplit('/').next().unwrap())],
+            )
+            .await
+            .unwrap();
+        assert_eq!(dropped, json!(true));
+        let line = text_of(&c, "#result-0 .verdict-line").await;
+        assert!(line.starts_with("Known"), "{line}");
+        let name = text_of(&c, "#result-0 h2").await;
+        assert_eq!(name, "dropped.jpg");
+
+        c.close().await.unwrap();
+        item_url
+    });
+    // The download links answer with attachments.
+    let sha = item_url.rsplit('/').next().unwrap();
+    let r = reqwest::blocking::get(format!("{url}/item/{sha}/report.html?download=1")).unwrap();
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+}
+
+#[test]
+fn chromium_is_refused_without_the_token() {
+    let Some(path) = chromedriver() else {
+        return;
+    };
+    let driver = Driver::start(&path);
+    let tmp = tempfile::tempdir().unwrap();
+    let token = tmp.path().join("token");
+    std::fs::write(&token, "a-token-for-the-desk-0123\n").unwrap();
+    let server = Server::start(&["--token-file", token.to_str().unwrap()]);
+    let url = server.url.clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let c = browser(&driver).await;
+        // Without the token: nothing of the archive (Chromium is left at
+        // the login prompt, over the refusal).
+        for path in ["/", "/search?q=x", "/status"] {
+            c.goto(&format!("{url}{path}")).await.unwrap();
+            let shown = js(
+                &c,
+                "return document.title + '|' + (document.body ? document.body.innerText : '')",
+            )
+            .await;
+            let shown = shown.as_str().unwrap().to_string();
+            assert!(!shown.contains("— firstseen|"), "{path}: {shown}");
+            assert!(!shown.contains("Latest sightings"), "{path}: {shown}");
+            assert!(!shown.contains("Chain head"), "{path}: {shown}");
+        }
+        // With it (any user name, the token as the password), the pages.
+        let with = url.replacen("http://", "http://desk:a-token-for-the-desk-0123@", 1);
+        c.goto(&format!("{with}/")).await.unwrap();
+        let title = js(&c, "return document.title").await;
+        assert_eq!(title, json!("Check — firstseen"));
+        c.close().await.unwrap();
+    });
+}
