@@ -20,6 +20,12 @@
 //!    a source substring, a word of every caption, a date range), against
 //!    a LIKE scan of every caption in the same run. `--search-only` runs
 //!    only this step.
+//! 5. The web app: `firstseen serve` on the archive of `samples/` and on
+//!    the big one, and the time from posting the 12 MP JPEG to the check
+//!    page until its verdict page has arrived (the page a desk sees after
+//!    dropping a file: the report with thumbnails), best of R, beside
+//!    the CLI's `check` of the same file on the same archive.
+//!    `--serve-only` runs only this step.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -127,6 +133,7 @@ fn main() {
     let mut n = 1_000_000;
     let mut rounds = 5;
     let mut search_only = false;
+    let mut serve_only = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -138,6 +145,7 @@ fn main() {
                     .expect("--rounds R")
             }
             "--search-only" => search_only = true,
+            "--serve-only" => serve_only = true,
             "--bench" => {}
             other => panic!("unknown argument {other}"),
         }
@@ -150,15 +158,20 @@ fn main() {
     std::fs::create_dir_all(&work).expect("work");
     let big = work.join("big");
     make_catalog(&big, n);
-    if !search_only {
+    let photo = twelve_mp(&corpus, &work);
+    if !search_only && !serve_only {
         check_and_archive(&root, &corpus, &work, &big, n, rounds);
     }
-    search(&big, n, rounds);
+    if !serve_only {
+        search(&big, n, rounds);
+    }
+    if !search_only {
+        serve(&root, &work, &big, &photo, n, rounds);
+    }
 }
 
-/// `check` and `archive` against the big archive and an empty one.
-fn check_and_archive(root: &Path, corpus: &Path, work: &Path, big: &Path, n: usize, rounds: usize) {
-    // One 12 MP JPEG.
+/// One 12 MP JPEG (a corpus photo resized), made once.
+fn twelve_mp(corpus: &Path, work: &Path) -> PathBuf {
     let photo = work.join("12mp.jpg");
     if !photo.is_file() {
         let src =
@@ -166,6 +179,114 @@ fn check_and_archive(root: &Path, corpus: &Path, work: &Path, big: &Path, n: usi
         let scaled = src.resize_exact(4618, 2598, image::imageops::FilterType::Triangle);
         scaled.to_rgb8().save(&photo).expect("write 12 MP");
     }
+    photo
+}
+
+/// A running `firstseen serve`; killed when dropped.
+struct Served(std::process::Child, String);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server(archive: &Path) -> Served {
+    use std::io::BufRead;
+    let mut child = Command::new(firstseen())
+        .arg("--archive")
+        .arg(archive)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start serve");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("serve's address");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("listening on")
+        .trim_end_matches('/')
+        .to_string();
+    Served(child, url)
+}
+
+/// Posts `photo` to the check page as the browser does (cookie and CSRF
+/// token from the home page) and waits for the whole verdict page.
+fn drop_to_verdict(url: &str, photo: &Path) -> (f64, String) {
+    let client = reqwest::blocking::Client::new();
+    let home = client.get(format!("{url}/")).send().expect("home");
+    let cookie = home.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("cookie")
+        .to_string();
+    let page = home.text().expect("home page");
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .expect("csrf")
+        .to_string();
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("csrf", csrf)
+        .file("file", photo)
+        .expect("photo");
+    let start = Instant::now();
+    let r = client
+        .post(format!("{url}/check"))
+        .header("cookie", cookie)
+        .multipart(form)
+        .send()
+        .expect("check");
+    assert!(r.status().is_success(), "check page: {}", r.status());
+    let body = r.text().expect("verdict page");
+    let took = start.elapsed().as_secs_f64();
+    assert!(body.contains("data-verdict="), "no verdict on the page");
+    (took, String::new())
+}
+
+/// The web app's check page against the samples' archive and the big
+/// one, beside the CLI's check of the same file.
+fn serve(root: &Path, work: &Path, big: &Path, photo: &Path, n: usize, rounds: usize) {
+    let samples = work.join("samples-archive");
+    let _ = std::fs::remove_dir_all(&samples);
+    run(
+        &samples,
+        &["archive", root.join("samples").to_str().expect("path")],
+    );
+    let p = photo.to_str().expect("path");
+    for (name, archive) in [
+        ("the samples' archive", samples.as_path()),
+        ("the big archive", big),
+    ] {
+        let server = start_server(archive);
+        let (web, _) = best(rounds, || drop_to_verdict(&server.1, photo));
+        drop(server);
+        let (cli, _) = best(rounds, || run(archive, &["check", p]));
+        println!(
+            "web check page, 12 MP JPEG, drop to verdict against {name}{}: {:.0} ms; CLI check of the same file: {:.0} ms ({:.2}×)",
+            if archive == big {
+                format!(" ({n} items)")
+            } else {
+                String::new()
+            },
+            web * 1000.0,
+            cli * 1000.0,
+            web / cli
+        );
+    }
+}
+
+/// `check` and `archive` against the big archive and an empty one.
+fn check_and_archive(root: &Path, corpus: &Path, work: &Path, big: &Path, n: usize, rounds: usize) {
+    let photo = twelve_mp(corpus, work);
     let empty = work.join("empty");
     let _ = std::fs::remove_dir_all(&empty);
     run(

@@ -84,12 +84,17 @@ pub fn search(found: &SearchResults, offset: usize) -> Value {
     })
 }
 
-/// The archive's counts and chain head, as `status --json` prints it.
+/// The archive's counts, chain head and last full verify, as `status
+/// --json` prints it.
 ///
 /// # Errors
 /// Catalog errors.
 pub fn status(archive: &Archive) -> Result<Value> {
-    Ok(json!({ "archive": archive.dir(), "status": archive.catalog.status()? }))
+    Ok(json!({
+        "archive": archive.dir(),
+        "status": archive.catalog.status()?,
+        "last_verify": crate::store::verify::LastVerify::read(archive.dir()),
+    }))
 }
 
 /// A `check` batch: each file's outcome, the totals, the thresholds.

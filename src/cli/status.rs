@@ -3,8 +3,8 @@
 use super::output::{outln, print_json};
 use super::{Context, EXIT_OK};
 
-/// Show counts (items, sightings, imports, listed hashes) and the hash
-/// chain's head. Note the head: `firstseen verify --head HEAD` later
+/// Show counts (items, sightings, imports, listed hashes), the hash
+/// chain's head and when `verify` last ran, with what it found. Note the head: `firstseen verify --head HEAD` later
 /// proves that nothing recorded up to it was changed since.
 #[derive(Debug, clap::Args)]
 pub struct Args {}
@@ -39,6 +39,11 @@ pub fn run(_args: Args, ctx: &Context) -> anyhow::Result<u8> {
     match s.chain {
         Some(h) => outln!("chain head     {} ({} entries)", h.hash, h.length),
         None => outln!("chain head     (empty: nothing recorded yet)"),
+    }
+    match firstseen::store::verify::LastVerify::read(archive.dir()) {
+        Some(v) if v.problems == 0 => outln!("last verify    {}: no problems", v.at),
+        Some(v) => outln!("last verify    {}: {} problem(s)", v.at, v.problems),
+        None => outln!("last verify    never"),
     }
     Ok(EXIT_OK)
 }

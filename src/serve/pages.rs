@@ -194,10 +194,11 @@ fn variant_card(v: &Variant) -> Markup {
             figure {
                 (thumb(v.thumbnail.as_ref(), &format!("archived version {}", v.label)))
                 figcaption {
-                    strong { (v.label) } " · " (report::kind_text(v)) " · " span class=(confirmed) { (confirmed) }
+                    strong { (v.label) } " · " span class=(confirmed) { (confirmed) }
                 }
             }
             dl.facts {
+                dt { "Match" } dd { @if v.kind == firstseen::matching::MatchKind::Altered && !v.edits.is_empty() { "altered copy" } @else { (report::kind_text(v)) } }
                 dt { "Item" } dd { a href=(format!("/item/{}", v.sha256)) { code { (short(&v.sha256)) } } " " (v.format)
                     @if let (Some(w), Some(h)) = (v.width, v.height) { " " (w) "×" (h) } }
                 @if let Some(e) = v.evidence { dt { "Confirmed by" } dd { (e.describe()) } }
@@ -217,17 +218,17 @@ fn variant_card(v: &Variant) -> Markup {
 fn report_body(r: &Report, own: Option<&Thumbnail>) -> Markup {
     let (class, word) = verdict_word(r.verdict.status);
     html! {
-        p.verdict-line { span class=(format!("verdict {class}")) data-verdict=(class) { (word) } " " (r.verdict.summary) }
-        @if let Some(p) = &r.post {
-            @if p.recycled {
-                p.warning role="alert" {
-                    strong { "Recycled media: " }
-                    "this post is " (report::describe_days(p.days_after_earliest.unwrap_or_default()))
-                    " later than the earliest known appearance."
-                }
-            } @else if let Some(d) = p.days_after_earliest.filter(|d| *d > 0) {
-                p.hint { "This post is " (report::describe_days(d)) " after the earliest known appearance." }
-            }
+        @let recycled_post = r.post.as_ref().is_some_and(|p| p.recycled);
+        p.verdict-line {
+            span class=(format!("verdict {class}")) data-verdict=(class) { (word) }
+            @if !recycled_post { " " (r.verdict.summary) }
+        }
+        @if recycled_post {
+            // The summary says it: recycled media, against the post.
+            p.warning role="alert" { (r.verdict.summary) }
+        }
+        @if let Some(d) = r.post.as_ref().filter(|p| !p.recycled).and_then(|p| p.days_after_earliest).filter(|d| *d > 0) {
+            p.hint { "This post is " (report::describe_days(d)) " after the earliest known appearance." }
         }
         @for w in &r.recycled {
             p.warning { (w.message) }

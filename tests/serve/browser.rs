@@ -156,7 +156,6 @@ fn a_desk_archives_searches_checks_and_reads_the_report_in_chromium() {
     let crop = tmp.path().join("repost-crop.jpg");
     cropped(&photo, &crop);
     let url = server.url.clone();
-    let shot = std::env::var_os("FIRSTSEEN_SCREENSHOT").map(PathBuf::from);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -293,10 +292,6 @@ fn a_desk_archives_searches_checks_and_reads_the_report_in_chromium() {
         );
         nothing_injected(&c).await;
         fits_390(&c, "check result").await;
-        if let Some(p) = &shot {
-            c.set_window_size(1000, 1100).await.unwrap();
-            std::fs::write(p, c.screenshot().await.unwrap()).unwrap();
-        }
 
         // Drop a file on the check page: the script sends it.
         c.goto(&format!("{url}/")).await.unwrap();
@@ -371,6 +366,79 @@ fn chromium_is_refused_without_the_token() {
         c.goto(&format!("{with}/")).await.unwrap();
         let title = js(&c, "return document.title").await;
         assert_eq!(title, json!("Check — firstseen"));
+        c.close().await.unwrap();
+    });
+}
+
+/// Remakes `docs/web-check.png`, the README's screenshot of the check
+/// page: the samples archived with a source, caption and date, then the
+/// cropped, mirrored repost checked against a post that claims it is new.
+/// Run: `cargo test --release --test serve -- --ignored readme_screenshot`.
+#[test]
+#[ignore = "writes docs/web-check.png; run by hand"]
+fn readme_screenshot() {
+    let Some(path) = chromedriver() else {
+        return;
+    };
+    let driver = Driver::start(&path);
+    let server = Server::start(&[]);
+    let mut form = reqwest::blocking::multipart::Form::new()
+        .text("source", "https://example.org/wire/2024-03-01")
+        .text("caption", "Wire photos, March 2024")
+        .text("first_seen", "2024-03-01");
+    for e in std::fs::read_dir(sample("photos")).unwrap() {
+        form = form.file("file", e.unwrap().path()).unwrap();
+    }
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{}/api/archive", server.url))
+        .header("x-firstseen", "1")
+        .multipart(form)
+        .send()
+        .unwrap();
+    assert!(r.status().is_success());
+    let url = server.url.clone();
+    let repost = sample("circulating/rocket-repost.jpg");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let c = browser(&driver).await;
+        c.set_window_size(1000, 1250).await.unwrap();
+        c.goto(&format!("{url}/")).await.unwrap();
+        c.find(Locator::Id("check-files"))
+            .await
+            .unwrap()
+            .send_keys(repost.to_str().unwrap())
+            .await
+            .unwrap();
+        c.find(Locator::Css("#check-form summary"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        for (id, v) in [
+            ("post-source", "https://social.example/@someone/1234"),
+            ("post-caption", "Launch this morning!"),
+            ("post-first_seen", "2026-11-30"),
+        ] {
+            c.find(Locator::Id(id))
+                .await
+                .unwrap()
+                .send_keys(v)
+                .await
+                .unwrap();
+        }
+        c.find(Locator::Css("#check-form button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        text_of(&c, "#result-0 .verdict-line").await;
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(super::repo().join("docs/web-check.png"), png).unwrap();
         c.close().await.unwrap();
     });
 }
