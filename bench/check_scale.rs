@@ -66,9 +66,9 @@ fn make_catalog(dir: &Path, n: usize) {
         return;
     }
     let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir).expect("dir");
-    // An empty archive made by firstseen itself (schema, store).
-    let empty = dir.join("seed.png");
+    // An empty archive made by firstseen itself (schema, store), from a
+    // picture beside it (an archive is only made in an empty folder).
+    let empty = dir.with_extension("seed.png");
     image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([(x * 4) as u8, (y * 4) as u8, 7]))
         .save(&empty)
         .expect("seed");

@@ -208,6 +208,24 @@ fn variant_card(v: &Variant) -> Markup {
                 @if let Some(f) = &v.first_seen { dt { "First seen" } dd.date { (f) } }
                 dt { "Sightings" } dd { (v.sightings) }
             }
+            @if v.frames.iter().any(|f| f.thumbnail.is_some()) {
+                ul.frames.matched aria-label="Matching frames" {
+                    @for f in v.frames.iter().filter(|f| f.thumbnail.is_some()).take(6) {
+                        li { figure {
+                            (thumb(f.thumbnail.as_ref(), "a matching frame"))
+                            figcaption {
+                                @match (f.query_secs, f.archived) {
+                                    (Some(q), Some((a, b))) => { (format!("here {q:.1} s = there {a:.1}–{b:.1} s")) },
+                                    (Some(q), None) => { (format!("here at {q:.1} s")) },
+                                    (None, Some((a, b))) => { (format!("at {a:.1}–{b:.1} s")) },
+                                    (None, None) => {},
+                                }
+                                ", distance " (f.distance)
+                            }
+                        } }
+                    }
+                }
+            }
         }
     }
 }

