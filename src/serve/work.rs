@@ -53,6 +53,15 @@ fn shown_path(files: &[Uploaded], path: &std::path::Path) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(shown(files, &path.display().to_string())))
 }
 
+/// One outcome's path and texts with the names the uploads were sent
+/// with in place of where they are.
+fn names_back(files: &[Uploaded], path: &mut PathBuf, texts: &mut [String]) {
+    *path = shown_path(files, path);
+    for t in texts {
+        *t = shown(files, t);
+    }
+}
+
 /// A `check` of the uploads, in the shape `check --json` prints.
 ///
 /// # Errors
@@ -78,15 +87,9 @@ pub fn check_json(
         &mut |o| {
             let mut o = o.clone();
             match &mut o {
-                CheckOutcome::Checked { path, warnings, .. } => {
-                    *path = shown_path(files, path);
-                    for w in warnings {
-                        *w = shown(files, w);
-                    }
-                }
+                CheckOutcome::Checked { path, warnings, .. } => names_back(files, path, warnings),
                 CheckOutcome::Failed { path, error } => {
-                    *path = shown_path(files, path);
-                    *error = shown(files, error);
+                    names_back(files, path, std::slice::from_mut(error));
                 }
             }
             outcomes.push(firstseen::shapes::value(&o));
@@ -214,14 +217,10 @@ pub fn archive(
             let mut o = o.clone();
             match &mut o {
                 ArchiveOutcome::Archived { path, warnings, .. } => {
-                    *path = shown_path(files, path);
-                    for w in warnings {
-                        *w = shown(files, w);
-                    }
+                    names_back(files, path, warnings);
                 }
                 ArchiveOutcome::Failed { path, error } => {
-                    *path = shown_path(files, path);
-                    *error = shown(files, error);
+                    names_back(files, path, std::slice::from_mut(error));
                 }
             }
             outcomes.push(o);

@@ -108,6 +108,24 @@ async fn text_of(c: &Client, css: &str) -> String {
     }
 }
 
+async fn type_into(c: &Client, css: &str, text: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
 async fn js(c: &Client, script: &str) -> serde_json::Value {
     c.execute(script, vec![]).await.unwrap()
 }
@@ -165,65 +183,25 @@ fn a_desk_archives_searches_checks_and_reads_the_report_in_chromium() {
 
         // Archive a photo with a (hostile) caption through the form.
         c.goto(&format!("{url}/archive")).await.unwrap();
-        c.find(Locator::Id("archive-files"))
-            .await
-            .unwrap()
-            .send_keys(photo.to_str().unwrap())
-            .await
-            .unwrap();
-        c.find(Locator::Id("archive-caption"))
-            .await
-            .unwrap()
-            .send_keys(CAPTION)
-            .await
-            .unwrap();
-        c.find(Locator::Id("archive-source"))
-            .await
-            .unwrap()
-            .send_keys("https://example.org/first-post")
-            .await
-            .unwrap();
-        c.find(Locator::Id("archive-first_seen"))
-            .await
-            .unwrap()
-            .send_keys("2023-04-05")
-            .await
-            .unwrap();
-        c.find(Locator::Css("#archive-form button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        type_into(&c, "#archive-files", photo.to_str().unwrap()).await;
+        type_into(&c, "#archive-caption", CAPTION).await;
+        type_into(&c, "#archive-source", "https://example.org/first-post").await;
+        type_into(&c, "#archive-first_seen", "2023-04-05").await;
+        click(&c, "#archive-form button[type=submit]").await;
         let done = text_of(&c, "ul.outcomes li[data-result=new_item]").await;
         assert!(done.contains("pillow-hopper.jpg"), "{done}");
 
         // Find it by a word of its caption.
         c.goto(&format!("{url}/search")).await.unwrap();
-        c.find(Locator::Id("q"))
-            .await
-            .unwrap()
-            .send_keys("lecturing")
-            .await
-            .unwrap();
-        c.find(Locator::Css("form.search button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        type_into(&c, "#q", "lecturing").await;
+        click(&c, "form.search button").await;
         let hit = text_of(&c, "ol.hits li").await;
         assert!(hit.contains("Commodore lecturing the fleet <img src=x"), "{hit}");
         nothing_injected(&c).await;
         fits_390(&c, "search").await;
 
         // Its item page: the caption as text, the report inline.
-        c.find(Locator::Css("ol.hits li a"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, "ol.hits li a").await;
         let sightings = text_of(&c, "ol.sightings").await;
         assert!(sightings.contains("<script>window.pwned=2</script>"), "{sightings}");
         let verdict = text_of(&c, "#report-h ~ .verdict-line").await;
@@ -239,12 +217,7 @@ fn a_desk_archives_searches_checks_and_reads_the_report_in_chromium() {
         assert_eq!(downloads.as_array().unwrap().len(), 5, "{downloads}");
 
         // Open its report.
-        c.find(Locator::LinkText("Open the report"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        c.find(Locator::LinkText("Open the report")).await.unwrap().click().await.unwrap();
         let report = text_of(&c, "body").await;
         assert!(report.contains("Commodore lecturing the fleet"), "{report}");
         assert_eq!(js(&c, "return window.pwned === undefined").await, json!(true));
@@ -252,30 +225,10 @@ fn a_desk_archives_searches_checks_and_reads_the_report_in_chromium() {
         // Check a cropped copy by upload: known, with the earliest
         // appearance, against the post it came in.
         c.goto(&format!("{url}/")).await.unwrap();
-        c.find(Locator::Id("check-files"))
-            .await
-            .unwrap()
-            .send_keys(crop.to_str().unwrap())
-            .await
-            .unwrap();
-        c.find(Locator::Css("#check-form summary"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        c.find(Locator::Id("post-first_seen"))
-            .await
-            .unwrap()
-            .send_keys("2026-11-30")
-            .await
-            .unwrap();
-        c.find(Locator::Css("#check-form button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        type_into(&c, "#check-files", crop.to_str().unwrap()).await;
+        click(&c, "#check-form summary").await;
+        type_into(&c, "#post-first_seen", "2026-11-30").await;
+        click(&c, "#check-form button[type=submit]").await;
         let line = text_of(&c, "#result-0 .verdict-line").await;
         assert!(line.starts_with("Known"), "{line}");
         let earliest = text_of(&c, "#result-0 dl.facts").await;
@@ -406,36 +359,16 @@ fn readme_screenshot() {
         let c = browser(&driver).await;
         c.set_window_size(1000, 1250).await.unwrap();
         c.goto(&format!("{url}/")).await.unwrap();
-        c.find(Locator::Id("check-files"))
-            .await
-            .unwrap()
-            .send_keys(repost.to_str().unwrap())
-            .await
-            .unwrap();
-        c.find(Locator::Css("#check-form summary"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        type_into(&c, "#check-files", repost.to_str().unwrap()).await;
+        click(&c, "#check-form summary").await;
         for (id, v) in [
             ("post-source", "https://social.example/@someone/1234"),
             ("post-caption", "Launch this morning!"),
             ("post-first_seen", "2026-11-30"),
         ] {
-            c.find(Locator::Id(id))
-                .await
-                .unwrap()
-                .send_keys(v)
-                .await
-                .unwrap();
+            type_into(&c, &format!("#{id}"), v).await;
         }
-        c.find(Locator::Css("#check-form button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, "#check-form button[type=submit]").await;
         text_of(&c, "#result-0 .verdict-line").await;
         let png = c.screenshot().await.unwrap();
         std::fs::write(super::repo().join("docs/web-check.png"), png).unwrap();

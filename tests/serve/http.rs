@@ -80,6 +80,10 @@ impl Session {
     }
 }
 
+fn get(url: String) -> Response {
+    Client::new().get(url).send().unwrap()
+}
+
 fn api_post(url: &str, path: &str, fields: &[(&str, &str)], files: &[&Path]) -> Response {
     let mut form = multipart::Form::new();
     for (k, v) in fields {
@@ -147,34 +151,22 @@ fn the_api_answers_in_the_clis_shapes() {
     let sha = file["sha256"].as_str().unwrap().to_string();
 
     // Item, search and status: the very values the CLI prints.
-    let api_item = json(
-        Client::new()
-            .get(format!("{}/api/item/{sha}", server.url))
-            .send()
-            .unwrap(),
-    );
+    let api_item = json(get(format!("{}/api/item/{sha}", server.url)));
     assert_eq!(api_item, server.cli_json(&["show", &sha]));
     assert_eq!(
         api_item["sightings"][0]["file_name"], "mate-GreenMeadow.jpg",
         "the sighting records the uploaded file's name, not a server path"
     );
-    let api_search = json(
-        Client::new()
-            .get(format!("{}/api/search?q=meadow&order=oldest", server.url))
-            .send()
-            .unwrap(),
-    );
+    let api_search = json(get(format!(
+        "{}/api/search?q=meadow&order=oldest",
+        server.url
+    )));
     assert_eq!(
         api_search,
         server.cli_json(&["search", "meadow", "--oldest"])
     );
     assert_eq!(api_search["items"][0]["item"]["sha256"], sha.as_str());
-    let api_status = json(
-        Client::new()
-            .get(format!("{}/api/status", server.url))
-            .send()
-            .unwrap(),
-    );
+    let api_status = json(get(format!("{}/api/status", server.url)));
     assert_eq!(api_status, server.cli_json(&["status"]));
 
     // Check: the CLI's shape, the path being the name sent.
@@ -193,12 +185,7 @@ fn the_api_answers_in_the_clis_shapes() {
     );
 
     // The report, as `report ID --format json` writes it (its time aside).
-    let mut api_report = json(
-        Client::new()
-            .get(format!("{}/api/item/{sha}/report", server.url))
-            .send()
-            .unwrap(),
-    );
+    let mut api_report = json(get(format!("{}/api/item/{sha}/report", server.url)));
     let mut cli_report = server.cli_json(&["report", &sha, "--format", "json"]);
     for r in [&mut api_report, &mut cli_report] {
         r["generated_at"] = Value::Null;
@@ -206,16 +193,10 @@ fn the_api_answers_in_the_clis_shapes() {
     assert_eq!(api_report, cli_report);
 
     // Errors are JSON too, with a status.
-    let r = Client::new()
-        .get(format!("{}/api/item/ffffffff", server.url))
-        .send()
-        .unwrap();
+    let r = get(format!("{}/api/item/ffffffff", server.url));
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert!(json(r)["error"].as_str().unwrap().contains("ffffffff"));
-    let r = Client::new()
-        .get(format!("{}/api/search?since=yesterday-ish", server.url))
-        .send()
-        .unwrap();
+    let r = get(format!("{}/api/search?since=yesterday-ish", server.url));
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -367,14 +348,9 @@ fn downloads_are_by_sha256_and_the_manifest_entry_imports() {
         &[&photo],
     ));
     let sha = a["files"][0]["sha256"].as_str().unwrap().to_string();
-    let get = |p: &str| {
-        Client::new()
-            .get(format!("{}{p}", server.url))
-            .send()
-            .unwrap()
-    };
+    let here = |p: &str| get(format!("{}{p}", server.url));
 
-    let r = get(&format!("/object/{sha}"));
+    let r = here(&format!("/object/{sha}"));
     assert_eq!(r.status(), StatusCode::OK);
     assert!(
         r.headers()["content-disposition"]
@@ -388,7 +364,7 @@ fn downloads_are_by_sha256_and_the_manifest_entry_imports() {
         &format!("/object/{}", &sha[..12]),
         "/object/catalog.sqlite",
     ] {
-        assert_eq!(get(bad).status(), StatusCode::NOT_FOUND, "{bad}");
+        assert_eq!(here(bad).status(), StatusCode::NOT_FOUND, "{bad}");
     }
 
     for (ext, kind) in [
@@ -396,7 +372,7 @@ fn downloads_are_by_sha256_and_the_manifest_entry_imports() {
         ("json", "application/json"),
         ("md", "text/markdown"),
     ] {
-        let r = get(&format!("/item/{sha}/report.{ext}?download=1"));
+        let r = here(&format!("/item/{sha}/report.{ext}?download=1"));
         assert_eq!(r.status(), StatusCode::OK);
         assert!(
             r.headers()["content-type"]
@@ -423,7 +399,7 @@ fn downloads_are_by_sha256_and_the_manifest_entry_imports() {
         assert!(r.text().unwrap().contains("flower"));
     }
 
-    let r = get(&format!("/item/{sha}/manifest.jsonl"));
+    let r = here(&format!("/item/{sha}/manifest.jsonl"));
     assert_eq!(r.status(), StatusCode::OK);
     let tmp = tempfile::tempdir().unwrap();
     let m = tmp.path().join("entry.jsonl");
@@ -628,10 +604,7 @@ fn a_token_guards_every_request_and_loopback_is_the_default() {
         "/item/abcd",
         "/nowhere",
     ] {
-        let r = Client::new()
-            .get(format!("{}{path}", server.url))
-            .send()
-            .unwrap();
+        let r = get(format!("{}{path}", server.url));
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
         assert!(
             r.headers()["www-authenticate"]
@@ -691,7 +664,7 @@ fn concurrent_uploaders_and_readers_lose_nothing() {
                         "/",
                         "/search?q=writer",
                     ] {
-                        let r = Client::new().get(format!("{url}{p}")).send().unwrap();
+                        let r = get(format!("{url}{p}"));
                         let status = r.status();
                         let body = r.text().unwrap();
                         assert_eq!(status, StatusCode::OK, "{p}: {body}");
