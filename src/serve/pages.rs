@@ -383,6 +383,13 @@ pub fn search(p: &SearchParams, found: Option<&SearchResults>, base: &str) -> Ma
                 div.row {
                     div.field { label for="since" { "Seen on or after" } input #since type="date" name="since" value=[p.since.as_deref()]; }
                     div.field { label for="until" { "Seen on or before" } input #until type="date" name="until" value=[p.until.as_deref()]; }
+                    div.field { label for="kind" { "Kind" }
+                        select #kind name="kind" {
+                            option value="any" selected[p.kind.as_deref().is_none_or(|k| k == "any")] { "Photos and videos" }
+                            option value="image" selected[p.kind.as_deref() == Some("image")] { "Photos" }
+                            option value="video" selected[p.kind.as_deref() == Some("video")] { "Videos" }
+                        }
+                    }
                     div.field { label for="order" { "Order" }
                         select #order name="order" {
                             option value="newest" selected[!oldest] { "Newest first" }

@@ -147,7 +147,20 @@ async fn nothing_injected(c: &Client) {
     );
 }
 
+/// Every control has a label, and can be reached from the keyboard.
+async fn labelled(c: &Client, what: &str) {
+    let bare = js(
+        c,
+        "return [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+           .filter(e => !e.labels || e.labels.length === 0 || e.tabIndex < 0)
+           .map(e => e.name || e.id)",
+    )
+    .await;
+    assert_eq!(bare, json!([]), "{what}: controls without a label");
+}
+
 async fn fits_390(c: &Client, what: &str) {
+    labelled(c, what).await;
     c.set_window_size(390, 844).await.unwrap();
     let (inner, scroll) = (
         js(c, "return window.innerWidth").await,
@@ -182,7 +195,10 @@ fn a_desk_archives_searches_checks_and_reads_the_report_in_chromium() {
         let c = browser(&driver).await;
 
         // Archive a photo with a (hostile) caption through the form.
+        c.goto(&format!("{url}/status")).await.unwrap();
+        fits_390(&c, "status").await;
         c.goto(&format!("{url}/archive")).await.unwrap();
+        fits_390(&c, "archive form").await;
         type_into(&c, "#archive-files", photo.to_str().unwrap()).await;
         type_into(&c, "#archive-caption", CAPTION).await;
         type_into(&c, "#archive-source", "https://example.org/first-post").await;
@@ -225,6 +241,7 @@ fn a_desk_archives_searches_checks_and_reads_the_report_in_chromium() {
         // Check a cropped copy by upload: known, with the earliest
         // appearance, against the post it came in.
         c.goto(&format!("{url}/")).await.unwrap();
+        fits_390(&c, "check form").await;
         type_into(&c, "#check-files", crop.to_str().unwrap()).await;
         click(&c, "#check-form summary").await;
         type_into(&c, "#post-first_seen", "2026-11-30").await;
