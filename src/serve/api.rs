@@ -31,6 +31,8 @@ async fn read(state: &AppState, multipart: Multipart) -> Result<upload::Form, Fa
 pub async fn check(State(state): State<Arc<AppState>>, multipart: Multipart) -> Answer {
     let form = read(&state, multipart).await?;
     let files = form.files.clone();
+    // The form (and so the uploads) lives until the answer is ready, and
+    // goes with it, also when the client leaves before.
     let result = async {
         if files.is_empty() {
             return Err(Failure::bad_request("send at least one file part"));
@@ -46,7 +48,7 @@ pub async fn check(State(state): State<Arc<AppState>>, multipart: Multipart) -> 
         blocking(move || work::check_json(&state, &files, thresholds)).await
     }
     .await;
-    upload::remove(&form.files);
+    drop(form);
     result.map(Json).map_err(Failure::in_json)
 }
 
@@ -68,15 +70,16 @@ pub async fn archive(State(state): State<Arc<AppState>>, multipart: Multipart) -
         .await
     }
     .await;
-    upload::remove(&form.files);
+    drop(form);
     result.map(Json).map_err(Failure::in_json)
 }
 
 /// `GET /api/search?q=&source=&caption=&since=&until=&kind=&order=&limit=&offset=`.
 pub async fn search(
     State(state): State<Arc<AppState>>,
-    Query(params): Query<SearchParams>,
+    params: Result<Query<SearchParams>, axum::extract::rejection::QueryRejection>,
 ) -> Answer {
+    let Query(params) = params.map_err(|e| Failure::bad_request(e.body_text()).in_json())?;
     blocking(move || {
         let query = params.query()?;
         let archive = work::open(&state)?;

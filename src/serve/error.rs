@@ -10,7 +10,9 @@ use axum::response::{IntoResponse, Response};
 pub struct Failure {
     /// HTTP status.
     pub status: StatusCode,
-    /// One line for the user (file names cleaned, no server paths).
+    /// One line for the user (uploads named as they were sent; an
+    /// archive failure may name the archive's own files, as the status
+    /// page does).
     pub message: String,
     /// Answer as JSON (the API) rather than a page.
     pub json: bool,

@@ -49,10 +49,12 @@ fn authorised(headers: &HeaderMap, token: &str) -> bool {
     else {
         return false;
     };
-    if let Some(t) = value.strip_prefix("Bearer ") {
-        return same(t.trim().as_bytes(), token.as_bytes());
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return same(rest.trim().as_bytes(), token.as_bytes());
     }
-    if let Some(b) = value.strip_prefix("Basic ") {
+    if scheme.eq_ignore_ascii_case("basic") {
+        let b = rest;
         // The browser's own login box: any user name, the token as the
         // password.
         let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(b.trim()) else {
@@ -67,9 +69,10 @@ fn authorised(headers: &HeaderMap, token: &str) -> bool {
     false
 }
 
-/// Host names a loopback server answers to: 127.0.0.1, localhost or
-/// [::1], on its own port (or none given).
-fn loopback_host(host: &str, port: u16) -> bool {
+/// Host names a loopback server answers to: 127.0.0.1, localhost, [::1]
+/// or the loopback address it listens on, on its own port (or none
+/// given).
+fn loopback_host(host: &str, port: u16, bound: std::net::IpAddr) -> bool {
     let (name, given) = if let Some(rest) = host.strip_prefix('[') {
         match rest.split_once(']') {
             Some((n, tail)) => (format!("[{n}]"), tail.strip_prefix(':')),
@@ -81,11 +84,13 @@ fn loopback_host(host: &str, port: u16) -> bool {
             None => (host.to_string(), None),
         }
     };
+    let name = name.to_ascii_lowercase();
+    let bound = match bound {
+        std::net::IpAddr::V4(a) => a.to_string(),
+        std::net::IpAddr::V6(a) => format!("[{a}]"),
+    };
     given.is_none_or(|p| p.parse::<u16>() == Ok(port))
-        && matches!(
-            name.to_ascii_lowercase().as_str(),
-            "127.0.0.1" | "localhost" | "[::1]"
-        )
+        && (matches!(name.as_str(), "127.0.0.1" | "localhost" | "[::1]") || name == bound)
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -122,11 +127,12 @@ fn cross_site(headers: &HeaderMap) -> bool {
     }
 }
 
-fn refuse(status: StatusCode, message: &str) -> Response {
+/// A refusal: JSON for the API, a page otherwise.
+fn refuse(status: StatusCode, message: &str, api: bool) -> Response {
     super::error::Failure {
         status,
         message: message.to_string(),
-        json: false,
+        json: api,
     }
     .into_response()
 }
@@ -134,6 +140,7 @@ fn refuse(status: StatusCode, message: &str) -> Response {
 /// The middleware: see the module doc.
 pub async fn guard(State(state): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
     let headers = req.headers();
+    let api = req.uri().path().starts_with("/api/");
     let mut answer = if let Some(token) = &state.token {
         if authorised(headers, token) {
             None
@@ -141,6 +148,7 @@ pub async fn guard(State(state): State<Arc<AppState>>, mut req: Request, next: N
             let mut r = refuse(
                 StatusCode::UNAUTHORIZED,
                 "this server needs its access token: log in with any user name and the token as the password, or send Authorization: Bearer TOKEN",
+                api,
             );
             r.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -153,10 +161,11 @@ pub async fn guard(State(state): State<Arc<AppState>>, mut req: Request, next: N
             .get(header::HOST)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        (!loopback_host(host, state.port)).then(|| {
+        (!loopback_host(host, state.port, state.host)).then(|| {
             refuse(
                 StatusCode::MISDIRECTED_REQUEST,
                 "this server answers only to 127.0.0.1, localhost and [::1]",
+                api,
             )
         })
     };
@@ -173,12 +182,14 @@ pub async fn guard(State(state): State<Arc<AppState>>, mut req: Request, next: N
                 "the request is larger than this server's {} MiB limit",
                 state.max_request_bytes >> 20
             ),
+            api,
         ));
     }
     if answer.is_none() && post && cross_site(headers) {
         answer = Some(refuse(
             StatusCode::FORBIDDEN,
             "a form from another site cannot post here",
+            api,
         ));
     }
     if answer.is_none()
@@ -250,14 +261,18 @@ mod tests {
 
     #[test]
     fn loopback_names_only() {
-        assert!(loopback_host("127.0.0.1:8080", 8080));
-        assert!(loopback_host("localhost:8080", 8080));
-        assert!(loopback_host("[::1]:8080", 8080));
-        assert!(loopback_host("LOCALHOST", 8080));
-        assert!(!loopback_host("127.0.0.1:9090", 8080));
-        assert!(!loopback_host("evil.example:8080", 8080));
-        assert!(!loopback_host("127.0.0.1.evil.example:8080", 8080));
-        assert!(!loopback_host("", 8080));
+        let lo: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+        assert!(loopback_host("127.0.0.1:8080", 8080, lo));
+        assert!(loopback_host("localhost:8080", 8080, lo));
+        assert!(loopback_host("[::1]:8080", 8080, lo));
+        assert!(loopback_host("LOCALHOST", 8080, lo));
+        assert!(!loopback_host("127.0.0.1:9090", 8080, lo));
+        assert!(!loopback_host("evil.example:8080", 8080, lo));
+        assert!(!loopback_host("127.0.0.1.evil.example:8080", 8080, lo));
+        assert!(!loopback_host("", 8080, lo));
+        let other: std::net::IpAddr = "127.0.0.2".parse().unwrap();
+        assert!(loopback_host("127.0.0.2:8080", 8080, other));
+        assert!(!loopback_host("127.0.0.2:8080", 8080, lo));
     }
 
     #[test]

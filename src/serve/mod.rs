@@ -49,6 +49,8 @@ pub struct AppState {
     pub token: Option<String>,
     /// The port listened on (for the Host check).
     pub port: u16,
+    /// The address listened on (also a valid Host).
+    pub host: std::net::IpAddr,
     /// One writer at a time.
     pub writer: Mutex<()>,
     /// Checked uploads kept for archiving from their result page.
@@ -103,6 +105,7 @@ fn router(state: Arc<AppState>, max_request_bytes: u64) -> Router {
         .route("/api/item/{id}/report", get(api::report))
         .route("/api/status", get(api::status))
         .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -111,7 +114,30 @@ fn router(state: Arc<AppState>, max_request_bytes: u64) -> Router {
         .with_state(state)
 }
 
-/// Runs the server until Ctrl-C.
+/// Ctrl-C, or SIGTERM (a service manager's stop).
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
 ///
 /// # Errors
 /// The archive cannot be opened or created, the address cannot be bound,
@@ -127,8 +153,9 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     let archive = firstseen::Archive::create(&config.dir)
         .with_context(|| format!("archive {}", config.dir.display()))?;
     drop(archive);
+    upload::remove_stale_folders(&std::env::temp_dir());
     let uploads = tempfile::Builder::new()
-        .prefix("firstseen-uploads-")
+        .prefix(&format!("{}{}-", upload::FOLDER_PREFIX, std::process::id()))
         .tempdir()
         .context("cannot make a folder for uploads")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -145,6 +172,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             limits: config.limits,
             token: config.token.clone(),
             port: addr.port(),
+            host: addr.ip(),
             writer: Mutex::new(()),
             pending: upload::Pending::default(),
             uploads,
@@ -162,11 +190,18 @@ pub fn run(config: Config) -> anyhow::Result<()> {
                 ""
             }
         );
+        // Checked uploads past their time go even when nobody checks.
+        let sweeper = state.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
+            loop {
+                every.tick().await;
+                sweeper.pending.sweep();
+            }
+        });
         let app = router(state, config.max_request_bytes);
         axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
+            .with_graceful_shutdown(stopped())
             .await
             .context("the server stopped")
     })

@@ -147,7 +147,7 @@ pub fn home(csrf: &Csrf, recent: &[(Sighting, firstseen::hash::Sha256)]) -> Mark
                     p.hint { "The verdict is then said against this post: a warning when it is far later than the earliest known appearance." }
                     (sighting_fields("post", &PostFields::default(), false))
                 }
-                progress.bar hidden max="100" value="0" { "uploading" }
+                progress.bar hidden max="100" value="0" aria-label="Upload progress" { "uploading" }
                 button type="submit" { "Check" }
             }
             section aria-labelledby="recent-h" {
@@ -278,11 +278,15 @@ pub fn check_results(
     csrf: &Csrf,
     results: &[(Checked, Option<String>)],
     post: &PostFields,
+    problem: Option<&str>,
 ) -> Markup {
     layout(
         "Check results",
         html! {
             h1 { "Check results" }
+            @if let Some(p) = problem {
+                p.warning role="alert" { "The post's details could not be used (" (p) "): the files were checked without them." }
+            }
             @for (n, (c, pending)) in results.iter().enumerate() {
                 section.result #(format!("result-{n}")) aria-labelledby=(format!("result-{n}-h")) {
                     h2 #(format!("result-{n}-h")) { (c.file.name) }
@@ -325,7 +329,7 @@ pub fn archive_form(csrf: &Csrf) -> Markup {
                     p.hint { "Pick files, or drop them here." }
                 }
                 (sighting_fields("archive", &PostFields::default(), true))
-                progress.bar hidden max="100" value="0" { "uploading" }
+                progress.bar hidden max="100" value="0" aria-label="Upload progress" { "uploading" }
                 button type="submit" { "Archive" }
             }
         },
@@ -350,7 +354,7 @@ pub fn archived(outcomes: &[Archived], summary: &firstseen::pipeline::Summary) -
                             @for l in variant_of { br; "near-duplicate of " a href=(format!("/item/{}", l.sha256)) { code { (short(&l.sha256)) } } ": " (l.relation.describe()) ", PDQ distance " (l.distance) }
                             @for w in warnings { br; span.warning { (w) } }
                         },
-                        ArchiveOutcome::Failed { path, error } => li.error role="alert" { (path.display().to_string()) ": " (error) },
+                        ArchiveOutcome::Failed { error, .. } => li.error role="alert" { (error) },
                     }
                 }
             }
@@ -361,7 +365,7 @@ pub fn archived(outcomes: &[Archived], summary: &firstseen::pipeline::Summary) -
 
 /// The search form and a page of results.
 pub fn search(p: &SearchParams, found: Option<&SearchResults>, base: &str) -> Markup {
-    let offset = p.offset.unwrap_or(0);
+    let offset = p.offset.unwrap_or(0).min(super::work::MAX_OFFSET);
     let size = p.page_size();
     let oldest = p.order.as_deref() == Some("oldest");
     let page_link = |offset: usize| {

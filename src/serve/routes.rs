@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use axum::Extension;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,8 +21,8 @@ use super::work::{self, PostFields, SearchParams, blocking};
 
 type Page = Result<Markup, Failure>;
 
-/// Reads a multipart form and checks its CSRF field; uploads are removed
-/// when the check fails.
+/// Reads a multipart form and checks its CSRF field (the uploads go
+/// with the form when it fails).
 async fn form(state: &AppState, csrf: &Csrf, multipart: Multipart) -> Result<Form, Failure> {
     let form = upload::read(
         multipart,
@@ -30,10 +31,7 @@ async fn form(state: &AppState, csrf: &Csrf, multipart: Multipart) -> Result<For
         state.limits.max_bytes,
     )
     .await?;
-    if let Err(e) = check_form(csrf, form.fields.get("csrf").map(String::as_str)) {
-        upload::remove(&form.files);
-        return Err(e);
-    }
+    check_form(csrf, form.fields.get("csrf").map(String::as_str))?;
     Ok(form)
 }
 
@@ -43,48 +41,49 @@ pub async fn home(State(state): State<Arc<AppState>>, Extension(csrf): Extension
     Ok(pages::home(&csrf, &recent))
 }
 
-/// `POST /check`: reports on each uploaded file; each is kept for a
-/// while so its result can archive it.
+/// `POST /check`: reports on each uploaded file; each one checked is
+/// kept for a while so its result can archive it. Post fields that
+/// cannot be read do not cost the uploads: the files are checked without
+/// the post, and the page says why.
 pub async fn check(
     State(state): State<Arc<AppState>>,
     Extension(csrf): Extension<Csrf>,
     multipart: Multipart,
 ) -> Page {
-    let form = form(&state, &csrf, multipart).await?;
+    let mut form = form(&state, &csrf, multipart).await?;
     if form.files.is_empty() {
         return Err(Failure::bad_request(
             "pick at least one photo or video to check",
         ));
     }
-    let post = PostFields {
+    let given = PostFields {
         source: form.text("source"),
         caption: form.text("caption"),
         first_seen: form.text("first_seen"),
     };
+    let (post, problem) = match given.post() {
+        Ok(p) => (p, None),
+        Err(e) => (None, Some(e.message)),
+    };
     let files = form.files.clone();
     let st = state.clone();
-    let p = post.clone();
-    let checked = match blocking(move || work::check_reports(&st, files, &p)).await {
-        Ok(c) => c,
-        Err(e) => {
-            upload::remove(&form.files);
-            return Err(e);
-        }
-    };
+    let checked = blocking(move || work::check_reports(&st, files, post)).await?;
     let results: Vec<_> = checked
         .into_iter()
         .map(|c| {
             let pending = match &c.report {
-                Ok(_) => Some(state.pending.keep(c.file.clone())),
-                Err(_) => {
-                    upload::remove(std::slice::from_ref(&c.file));
-                    None
-                }
+                Ok(_) => form.release(&c.file.path).map(|f| state.pending.keep(f)),
+                Err(_) => None,
             };
             (c, pending)
         })
         .collect();
-    Ok(pages::check_results(&csrf, &results, &post))
+    Ok(pages::check_results(
+        &csrf,
+        &results,
+        &given,
+        problem.as_deref(),
+    ))
 }
 
 /// `GET /archive`: the form.
@@ -93,25 +92,37 @@ pub async fn archive_form(Extension(csrf): Extension<Csrf>) -> Markup {
 }
 
 /// `POST /archive`: archives the uploaded files, or the checked upload
-/// named by `pending`, with the form's sighting.
+/// named by `pending`, with the form's sighting. A checked upload that
+/// could not be archived is kept again, to try once more.
 pub async fn archive(
     State(state): State<Arc<AppState>>,
     Extension(csrf): Extension<Csrf>,
     multipart: Multipart,
 ) -> Page {
     let mut form = form(&state, &csrf, multipart).await?;
-    let pending = form.text("pending");
-    if let Some(id) = &pending {
-        match state.pending.take(id) {
-            Some(f) => form.files.push(f),
+    let pending = match form.text("pending") {
+        None => None,
+        Some(id) => match state.pending.take(&id) {
+            Some(f) => {
+                let path = f.path.clone();
+                form.files.push(f);
+                Some((id, path))
+            }
             None => {
-                upload::remove(&form.files);
                 return Err(Failure::not_found(
                     "that checked file is no longer kept here (kept for two hours): upload it again",
                 ));
             }
+        },
+    };
+    let keep_again = |mut form: Form, e: Failure| {
+        if let Some((id, path)) = &pending
+            && let Some(f) = form.release(path)
+        {
+            state.pending.put_back(id.clone(), f);
         }
-    }
+        e
+    };
     if form.files.is_empty() {
         return Err(Failure::bad_request(
             "pick at least one photo or video to archive",
@@ -119,30 +130,23 @@ pub async fn archive(
     }
     let sighting = match work::sighting(&form) {
         Ok(s) => s,
-        Err(e) => {
-            // A mistyped date must not lose the checked upload.
-            match (&pending, form.files.pop()) {
-                (Some(id), Some(f)) => state.pending.put_back(id.clone(), f),
-                (_, f) => upload::remove(&f.into_iter().collect::<Vec<_>>()),
-            }
-            upload::remove(&form.files);
-            return Err(e);
-        }
+        Err(e) => return Err(keep_again(form, e)),
     };
     let files = form.files.clone();
     let st = state.clone();
-    let result = blocking(move || work::archive(&st, &files, sighting)).await;
-    upload::remove(&form.files);
-    let (outcomes, summary) = result?;
-    Ok(pages::archived(&outcomes, &summary))
+    match blocking(move || work::archive(&st, &files, sighting)).await {
+        Ok((outcomes, summary)) => Ok(pages::archived(&outcomes, &summary)),
+        Err(e) => Err(keep_again(form, e)),
+    }
 }
 
 /// `GET /search`: the form, and results when anything was asked (else
 /// the newest items).
 pub async fn search(
     State(state): State<Arc<AppState>>,
-    Query(params): Query<SearchParams>,
+    params: Result<Query<SearchParams>, QueryRejection>,
 ) -> Page {
+    let Query(params) = params.map_err(|e| Failure::bad_request(e.body_text()))?;
     let p = params.clone();
     let found = blocking(move || {
         let archive = work::open(&state)?;
@@ -203,7 +207,6 @@ pub async fn add_sighting(
     multipart: Multipart,
 ) -> Result<Response, Failure> {
     let form = form(&state, &csrf, multipart).await?;
-    upload::remove(&form.files);
     let sighting = work::sighting(&form)?;
     if sighting.says_nothing() {
         return Err(Failure::bad_request(
@@ -241,8 +244,9 @@ fn attachment(name: &str) -> HeaderValue {
 pub async fn report(
     State(state): State<Arc<AppState>>,
     Path((id, format)): Path<(String, String)>,
-    Query(d): Query<Download>,
+    d: Result<Query<Download>, QueryRejection>,
 ) -> Result<Response, Failure> {
+    let Query(d) = d.map_err(|e| Failure::bad_request(e.body_text()))?;
     let (kind, ext) = match format.as_str() {
         "html" => ("text/html; charset=utf-8", "html"),
         "json" => ("application/json", "json"),
@@ -325,7 +329,7 @@ pub async fn object(
     Path(sha): Path<String>,
 ) -> Result<Response, Failure> {
     let sha = sha_of(&sha)?;
-    let (bytes, format) = blocking(move || {
+    let (file, len, format) = blocking(move || {
         let archive = work::open(&state)?;
         let item = archive
             .catalog
@@ -334,7 +338,8 @@ pub async fn object(
         if !item.stored || archive.catalog.redaction(item.id)?.is_some() {
             return Err(Failure::not_found("this item's bytes are not stored"));
         }
-        Ok((archive.objects.read_verified(&sha)?, item.format))
+        let (file, len) = archive.objects.open_verified(&sha)?;
+        Ok((file, len, item.format))
     })
     .await?;
     let name = format!(
@@ -345,12 +350,17 @@ pub async fn object(
             .filter(char::is_ascii_alphanumeric)
             .collect::<String>()
     );
-    let mut resp = (StatusCode::OK, bytes).into_response();
+    // Sent from the file in pieces, never held whole in memory.
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(
+        tokio::fs::File::from_std(file),
+    ));
+    let mut resp = (StatusCode::OK, body).into_response();
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),
     );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     h.insert(header::CONTENT_DISPOSITION, attachment(&name));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -362,9 +372,12 @@ pub async fn object(
 /// `GET /frame/{sha}/{seq}`: a kept video frame's stored thumbnail.
 pub async fn frame(
     State(state): State<Arc<AppState>>,
-    Path((sha, seq)): Path<(String, u32)>,
+    Path((sha, seq)): Path<(String, String)>,
 ) -> Result<Response, Failure> {
     let sha = sha_of(&sha)?;
+    let seq: u32 = seq
+        .parse()
+        .map_err(|_| Failure::not_found("frames are numbered 0, 1, 2, …"))?;
     let jpeg = blocking(move || {
         let archive = work::open(&state)?;
         let item = archive
@@ -406,8 +419,9 @@ pub struct CsrfForm {
 pub async fn verify(
     State(state): State<Arc<AppState>>,
     Extension(csrf): Extension<Csrf>,
-    axum::Form(f): axum::Form<CsrfForm>,
+    f: Result<axum::Form<CsrfForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, Failure> {
+    let axum::Form(f) = f.map_err(|e| Failure::bad_request(e.body_text()))?;
     check_form(&csrf, f.csrf.as_deref())?;
     blocking(move || {
         let archive = work::open(&state)?;
@@ -438,7 +452,27 @@ fn static_file(kind: &'static str, body: &'static str) -> Response {
     resp
 }
 
+fn for_path(uri: &axum::http::Uri, f: Failure) -> Failure {
+    if uri.path().starts_with("/api/") {
+        f.in_json()
+    } else {
+        f
+    }
+}
+
 /// Anything else.
-pub async fn not_found() -> Failure {
-    Failure::not_found("no such page")
+pub async fn not_found(uri: axum::http::Uri) -> Failure {
+    for_path(&uri, Failure::not_found("no such page"))
+}
+
+/// A known path with another method.
+pub async fn method_not_allowed(uri: axum::http::Uri) -> Failure {
+    for_path(
+        &uri,
+        Failure {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            message: "this path does not take that method".to_string(),
+            json: false,
+        },
+    )
 }

@@ -31,7 +31,10 @@ pub struct Uploaded {
     pub path: PathBuf,
 }
 
-/// A multipart request's files and text fields.
+/// A multipart request's files and text fields. The form owns its files:
+/// they are removed when it is dropped — when the request is answered,
+/// fails, or is cancelled by a client that went away — unless taken out
+/// first ([`Form::release`]) to be kept.
 #[derive(Debug, Default)]
 pub struct Form {
     /// Files, in the order sent.
@@ -40,7 +43,20 @@ pub struct Form {
     pub fields: HashMap<String, String>,
 }
 
+impl Drop for Form {
+    fn drop(&mut self) {
+        remove(&self.files);
+    }
+}
+
 impl Form {
+    /// Takes the file at `path` out of the form, so that dropping the
+    /// form leaves it on disk.
+    pub fn release(&mut self, path: &Path) -> Option<Uploaded> {
+        let i = self.files.iter().position(|f| f.path == path)?;
+        Some(self.files.remove(i))
+    }
+
     /// A text field, trimmed; `None` when absent or blank.
     pub fn text(&self, name: &str) -> Option<String> {
         self.fields
@@ -95,7 +111,7 @@ pub async fn read(
     let mut form = Form::default();
     let result = read_into(&mut multipart, dir, max_files, max_bytes, &mut form).await;
     if let Err(e) = result {
-        remove(&form.files);
+        drop(form);
         // Read the rest (the request limit bounds it) so that the client,
         // still sending, gets the answer rather than a reset connection.
         while let Ok(Some(mut field)) = multipart.next_field().await {
@@ -210,10 +226,14 @@ impl Pending {
     /// How long one is kept.
     pub const TTL: Duration = Duration::from_secs(2 * 3600);
 
-    /// Keeps `file`; returns its id.
-    pub fn keep(&self, file: Uploaded) -> String {
-        let id = random_id();
+    /// Removes the uploads kept longer than [`Pending::TTL`] (also run
+    /// every few minutes by the server).
+    pub fn sweep(&self) {
         let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        Self::sweep_locked(&mut kept);
+    }
+
+    fn sweep_locked(kept: &mut HashMap<String, (Uploaded, Instant)>) {
         let now = Instant::now();
         let expired: Vec<String> = kept
             .iter()
@@ -225,6 +245,13 @@ impl Pending {
                 remove(&[f]);
             }
         }
+    }
+
+    /// Keeps `file`; returns its id.
+    pub fn keep(&self, file: Uploaded) -> String {
+        let id = random_id();
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        Self::sweep_locked(&mut kept);
         while kept.len() >= Self::MAX {
             let oldest = kept
                 .iter()
@@ -235,7 +262,7 @@ impl Pending {
                 None => break,
             }
         }
-        kept.insert(id.clone(), (file, now));
+        kept.insert(id.clone(), (file, Instant::now()));
         id
     }
 
@@ -254,6 +281,33 @@ impl Pending {
     }
 }
 
+/// The prefix of a server's upload folder in the temporary directory:
+/// `firstseen-uploads-PID-` then random characters.
+pub const FOLDER_PREFIX: &str = "firstseen-uploads-";
+
+/// Removes the upload folders of servers that are no longer running (a
+/// server stopped by SIGKILL or a crash cannot remove its own).
+pub fn remove_stale_folders(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(FOLDER_PREFIX)
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        // Where liveness cannot be told (no /proc), nothing is removed.
+        let gone = Path::new("/proc").is_dir() && !Path::new(&format!("/proc/{pid}")).exists();
+        if pid != std::process::id() && gone {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,6 +321,49 @@ mod tests {
         assert_eq!(clean_name(".."), "upload");
         assert_eq!(clean_name(""), "upload");
         assert_eq!(clean_name(&"x".repeat(500)).len(), 120);
+    }
+
+    #[test]
+    fn a_dropped_form_removes_its_files_unless_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut made = Vec::new();
+        for n in ["a.jpg", "b.jpg"] {
+            let folder = dir.path().join(random_id());
+            std::fs::create_dir(&folder).unwrap();
+            let path = folder.join(n);
+            std::fs::write(&path, b"x").unwrap();
+            made.push(Uploaded {
+                name: n.to_string(),
+                path,
+            });
+        }
+        let mut form = Form {
+            files: made.clone(),
+            fields: HashMap::new(),
+        };
+        let kept = form.release(&made[1].path).unwrap();
+        drop(form);
+        assert!(!made[0].path.exists(), "dropped with its form");
+        assert!(kept.path.exists(), "released before the drop");
+    }
+
+    #[test]
+    fn stale_upload_folders_of_dead_servers_go() {
+        let tmp = tempfile::tempdir().unwrap();
+        // No process has pid 4294967; this process is alive.
+        let dead = tmp.path().join(format!("{FOLDER_PREFIX}4294967-abc"));
+        let mine = tmp
+            .path()
+            .join(format!("{FOLDER_PREFIX}{}-abc", std::process::id()));
+        let other = tmp.path().join("unrelated-4294967");
+        for d in [&dead, &mine, &other] {
+            std::fs::create_dir(d).unwrap();
+        }
+        remove_stale_folders(tmp.path());
+        if Path::new("/proc").is_dir() {
+            assert!(!dead.exists());
+        }
+        assert!(mine.exists() && other.exists());
     }
 
     #[test]

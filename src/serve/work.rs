@@ -154,13 +154,12 @@ pub struct Checked {
 /// appearance, variants with thumbnails, the post's warning).
 ///
 /// # Errors
-/// The post's fields are invalid, or the archive cannot be opened.
+/// The archive cannot be opened.
 pub fn check_reports(
     state: &AppState,
     files: Vec<Uploaded>,
-    post: &PostFields,
+    post: Option<report::Post>,
 ) -> Result<Vec<Checked>, Failure> {
-    let post = post.post()?;
     let archive = open(state)?;
     let opts = ReportOptions {
         limits: state.limits,
@@ -243,6 +242,9 @@ pub fn sighting(form: &super::upload::Form) -> Result<NewSighting, Failure> {
     )?)
 }
 
+/// The furthest page a search goes (items skipped).
+pub const MAX_OFFSET: usize = 1_000_000;
+
 /// Search parameters, as the page's and the API's query strings give
 /// them.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -322,7 +324,7 @@ impl SearchParams {
             media_type,
             oldest_first,
             limit: self.page_size(),
-            offset: self.offset.unwrap_or(0).min(1_000_000),
+            offset: self.offset.unwrap_or(0).min(MAX_OFFSET),
         })
     }
 }

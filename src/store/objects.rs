@@ -116,6 +116,36 @@ impl ObjectStore {
         Ok(bytes)
     }
 
+    /// The object `sha`, opened for reading once its content has been
+    /// checked against its name (read in pieces: memory does not grow
+    /// with the object). Objects are never modified once written, so what
+    /// is read next is what was checked.
+    ///
+    /// # Errors
+    /// [`Error::CorruptObject`] when missing or altered.
+    pub fn open_verified(&self, sha: &Sha256) -> Result<(fs::File, u64)> {
+        let path = self.path_of(sha);
+        let corrupt = |problem: String| Error::CorruptObject {
+            sha256: sha.to_hex(),
+            problem,
+        };
+        let open = || {
+            fs::File::open(&path)
+                .map_err(|e| corrupt(format!("cannot read {}: {e}", path.display())))
+        };
+        let actual = Sha256::of_reader(std::io::BufReader::with_capacity(1 << 20, open()?))
+            .map_err(|e| corrupt(format!("cannot read {}: {e}", path.display())))?;
+        if actual != *sha {
+            return Err(corrupt(format!("content hashes to {actual}")));
+        }
+        let file = open()?;
+        let len = file
+            .metadata()
+            .map_err(|e| corrupt(format!("cannot read {}: {e}", path.display())))?
+            .len();
+        Ok((file, len))
+    }
+
     /// Removes temporary files left by writers that are gone: a name
     /// carries its writer's process id, and a file is removed only when
     /// that process no longer exists (another firstseen writing to the

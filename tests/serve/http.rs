@@ -712,3 +712,138 @@ fn videos_are_archived_checked_and_shown_by_their_frames() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[test]
+fn uploads_never_outlive_their_request_or_the_server() {
+    let mut server = Server::start(&[]);
+    let s = Session::new(&server);
+    let tmp = tempfile::tempdir().unwrap();
+    // A picture large enough that the check is still working when the
+    // client goes away.
+    let big = tmp.path().join("big.png");
+    image::RgbImage::from_fn(6000, 4000, |x, y| {
+        image::Rgb([(x % 251) as u8, (y % 241) as u8, ((x ^ y) % 239) as u8])
+    })
+    .save(&big)
+    .unwrap();
+    let body_len = std::fs::metadata(&big).unwrap().len();
+    {
+        use std::io::Write;
+        let addr = server.url.strip_prefix("http://").unwrap().to_string();
+        let mut tcp = std::net::TcpStream::connect(&addr).unwrap();
+        let head =
+            "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.png\"\r\n\r\n";
+        let tail = "\r\n--XyZ--\r\n";
+        let len = head.len() as u64 + body_len + tail.len() as u64;
+        write!(
+            tcp,
+            "POST /api/check HTTP/1.1\r\nHost: {addr}\r\nX-Firstseen: 1\r\n\
+             Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: {len}\r\n\r\n{head}"
+        )
+        .unwrap();
+        tcp.write_all(&std::fs::read(&big).unwrap()).unwrap();
+        tcp.write_all(tail.as_bytes()).unwrap();
+        // Gone before the answer.
+    }
+    let started = std::time::Instant::now();
+    while server.uploaded_files() > 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "a cancelled check left its upload behind"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+
+    // A checked upload is kept for archiving; the server's stop (SIGTERM)
+    // removes it with the whole upload folder.
+    let r = s.post("/check", &[], &[&sample("photos/pillow-flower.jpg")]);
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(server.uploaded_files(), 1);
+    let folder = server.uploads().unwrap();
+    assert!(server.terminate().success());
+    assert!(!folder.exists(), "SIGTERM left {}", folder.display());
+}
+
+#[test]
+fn a_mistyped_date_costs_no_upload() {
+    let server = Server::start(&[]);
+    let s = Session::new(&server);
+    let photo = sample("photos/mate-FreshFlower.jpg");
+    json(api_post(
+        &server.url,
+        "/api/archive",
+        &[("caption", "flowers")],
+        &[&photo],
+    ));
+    // On the check form: checked without the post, and said so.
+    let page = s
+        .post("/check", &[("first_seen", "last tuesday")], &[&photo])
+        .text()
+        .unwrap();
+    assert!(page.contains("data-verdict=\"known\""), "{page}");
+    assert!(page.contains("could not be used"), "{page}");
+    let pending = page
+        .split("name=\"pending\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    // On the archive form: refused, and the checked upload kept for the
+    // corrected form.
+    let r = s.post(
+        "/archive",
+        &[("pending", &pending), ("first_seen", "someday")],
+        &[],
+    );
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = s.post(
+        "/archive",
+        &[("pending", &pending), ("first_seen", "2025-06-01")],
+        &[],
+    );
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().unwrap().contains("data-result=\"new_sighting\""));
+}
+
+#[test]
+fn every_api_error_is_json_and_other_loopback_addresses_work() {
+    let server = Server::start(&[]);
+    for (path, status) in [
+        ("/api/search?limit=abc", StatusCode::BAD_REQUEST),
+        ("/api/nowhere", StatusCode::NOT_FOUND),
+        ("/api/check", StatusCode::METHOD_NOT_ALLOWED),
+    ] {
+        let r = get(format!("{}{path}", server.url));
+        assert_eq!(r.status(), status, "{path}");
+        assert!(json(r)["error"].is_string(), "{path}");
+    }
+    let r = get(format!("{}/search?limit=abc", server.url));
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        r.text().unwrap().contains("role=\"alert\""),
+        "a page for the pages"
+    );
+    let r = get(format!("{}/frame/{}/x", server.url, "0".repeat(64)));
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    drop(server);
+
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("token"), "0123456789abcdef-desk\n").unwrap();
+    let token = tmp.path().join("token");
+    let server = Server::start(&["--token-file", token.to_str().unwrap()]);
+    let r = get(format!("{}/api/status", server.url));
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(json(r)["error"].as_str().unwrap().contains("token"));
+    drop(server);
+
+    // 127.0.0.2 is loopback too: no token needed, and its own address is
+    // a valid Host.
+    let server = Server::start_at(tempfile::tempdir().unwrap(), "127.0.0.2:0", &[]);
+    assert!(server.url.starts_with("http://127.0.0.2:"));
+    assert_eq!(
+        get(format!("{}/api/status", server.url)).status(),
+        StatusCode::OK
+    );
+}

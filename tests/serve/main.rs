@@ -30,10 +30,14 @@ impl Server {
     }
 
     pub fn start_in(tmp: TempDir, extra: &[&str]) -> Server {
+        Server::start_at(tmp, "127.0.0.1:0", extra)
+    }
+
+    pub fn start_at(tmp: TempDir, listen: &str, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_firstseen"))
             .arg("--archive")
             .arg(tmp.path().join("archive"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", listen])
             .args(extra)
             .env_remove("FIRSTSEEN_ARCHIVE")
             .stdout(Stdio::piped())
@@ -51,6 +55,38 @@ impl Server {
             .trim_end_matches('/')
             .to_string();
         Server { child, url, tmp }
+    }
+
+    /// The server's upload folder (`firstseen-uploads-PID-…` in the
+    /// temporary directory).
+    pub fn uploads(&self) -> Option<PathBuf> {
+        let prefix = format!("firstseen-uploads-{}-", self.child.id());
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .map(|e| e.path())
+    }
+
+    /// Files anywhere below the upload folder.
+    pub fn uploaded_files(&self) -> usize {
+        self.uploads().map_or(0, |d| {
+            walkdir::WalkDir::new(d)
+                .into_iter()
+                .flatten()
+                .filter(|e| e.file_type().is_file())
+                .count()
+        })
+    }
+
+    /// Stops the server with SIGTERM, as a service manager does, and
+    /// waits for it.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        self.child.wait().unwrap()
     }
 
     pub fn archive(&self) -> PathBuf {

@@ -35,6 +35,10 @@ function enhance(form) {
       document.open();
       document.write(xhr.responseText);
       document.close();
+      // The new page's heading takes the focus, so that a screen reader
+      // says where the answer is.
+      const h = document.querySelector('main h1');
+      if (h) { h.tabIndex = -1; h.focus(); }
     });
     xhr.addEventListener('error', () => { form.submit(); });
     form.querySelectorAll('button').forEach((b) => { b.disabled = true; });
