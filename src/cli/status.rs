@@ -4,18 +4,19 @@ use super::output::{outln, print_json};
 use super::{Context, EXIT_OK};
 
 /// Show counts (items, sightings, imports, listed hashes), the hash
-/// chain's head and when `verify` last ran, with what it found. Note the head: `firstseen verify --head HEAD` later
-/// proves that nothing recorded up to it was changed since.
+/// chain's head and when `verify` last ran, with what it found. Note the
+/// head: `firstseen verify --head HEAD` later proves that nothing
+/// recorded up to it was changed since.
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
 pub fn run(_args: Args, ctx: &Context) -> anyhow::Result<u8> {
     let archive = ctx.open_archive()?;
-    let s = archive.catalog.status()?;
     if ctx.json {
         print_json(&firstseen::shapes::status(&archive)?)?;
         return Ok(EXIT_OK);
     }
+    let s = archive.catalog.status()?;
     outln!("archive        {}", archive.dir().display());
     outln!(
         "items          {} ({} stored, {} hashes only; {} video(s))",

@@ -109,7 +109,7 @@ pub async fn report(
 ) -> Result<axum::response::Response, Failure> {
     use axum::response::IntoResponse;
     let body = blocking(move || {
-        let r = work::item_report(&state, &id, false)?;
+        let r = work::item_report(&state, &work::open(&state)?, &id, false)?;
         let mut out = Vec::new();
         firstseen::report::json::write(&r, &mut out)
             .map_err(|e| Failure::internal(format!("report: {e}")))?;

@@ -364,7 +364,7 @@ pub fn archived(outcomes: &[Archived], summary: &firstseen::pipeline::Summary) -
 }
 
 /// The search form and a page of results.
-pub fn search(p: &SearchParams, found: Option<&SearchResults>, base: &str) -> Markup {
+pub fn search(p: &SearchParams, found: &SearchResults, base: &str) -> Markup {
     let offset = p.offset.unwrap_or(0).min(super::work::MAX_OFFSET);
     let size = p.page_size();
     let oldest = p.order.as_deref() == Some("oldest");
@@ -403,22 +403,20 @@ pub fn search(p: &SearchParams, found: Option<&SearchResults>, base: &str) -> Ma
                 }
                 button type="submit" { "Search" }
             }
-            @if let Some(found) = found {
-                @if found.hits.is_empty() { p #no-results { "Nothing found." } }
-                ol.list.hits start=(offset + 1) {
-                    @for h in &found.hits {
-                        li {
-                            a href=(format!("/item/{}", h.item.sha256)) { code { (short(&h.item.sha256)) } }
-                            " " (h.item.media_type) " " (h.item.format) " · "
-                            (sighting_summary(&h.earliest))
-                            " · " (h.matching) " of " (h.sightings) " sighting(s) match"
-                        }
+            @if found.hits.is_empty() { p #no-results { "Nothing found." } }
+            ol.list.hits start=(offset + 1) {
+                @for h in &found.hits {
+                    li {
+                        a href=(format!("/item/{}", h.item.sha256)) { code { (short(&h.item.sha256)) } }
+                        " " (h.item.media_type) " " (h.item.format) " · "
+                        (sighting_summary(&h.earliest))
+                        " · " (h.matching) " of " (h.sightings) " sighting(s) match"
                     }
                 }
-                nav.pages aria-label="Pages" {
-                    @if offset > 0 { a rel="prev" href=(page_link(offset.saturating_sub(size))) { "← Previous" } }
-                    @if found.more { a rel="next" href=(page_link(offset + size)) { "Next →" } }
-                }
+            }
+            nav.pages aria-label="Pages" {
+                @if offset > 0 { a rel="prev" href=(page_link(offset.saturating_sub(size))) { "← Previous" } }
+                @if found.more { a rel="next" href=(page_link(offset + size)) { "Next →" } }
             }
         },
     )

@@ -8,7 +8,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use firstseen::report::{self, Subject};
+use firstseen::report;
 use firstseen::store::Archive;
 use maud::Markup;
 
@@ -148,22 +148,9 @@ pub async fn search(
 ) -> Page {
     let Query(params) = params.map_err(|e| Failure::bad_request(e.body_text()))?;
     let p = params.clone();
-    let found = blocking(move || {
-        let archive = work::open(&state)?;
-        let query = p.query()?;
-        if p.is_empty() {
-            // Browsing: every item, by its sightings' dates.
-            return Ok(Some(archive.catalog.search(
-                &firstseen::store::search::SearchQuery {
-                    since: Some("0000".to_string()),
-                    ..query
-                },
-            )?));
-        }
-        Ok(Some(archive.catalog.search(&query)?))
-    })
-    .await?;
-    Ok(pages::search(&params, found.as_ref(), "/search"))
+    // Nothing asked is browsing: every item, by its sightings' dates.
+    let found = blocking(move || Ok(work::open(&state)?.catalog.search(&p.query()?)?)).await?;
+    Ok(pages::search(&params, &found, "/search"))
 }
 
 /// `GET /item/{id}`: pictures, sightings, report, downloads.
@@ -178,13 +165,7 @@ pub async fn item(
         let sightings = archive.catalog.all_sightings(item.id)?;
         let frames = archive.catalog.frames(item.id)?;
         let redacted = archive.catalog.redaction(item.id)?.is_some();
-        let opts = report::ReportOptions {
-            limits: state.limits,
-            thumbnails: true,
-            ..report::ReportOptions::default()
-        };
-        let sha = item.sha256.to_string();
-        let report = report::build(&archive, Subject::Item(&sha), &opts)?;
+        let report = work::item_report(&state, &archive, &item.sha256.to_string(), true)?;
         Ok(pages::item(
             &csrf,
             &pages::ItemPage {
@@ -254,7 +235,7 @@ pub async fn report(
         _ => return Err(Failure::not_found("reports are .html, .json or .md")),
     };
     let (body, sha) = blocking(move || {
-        let r = work::item_report(&state, &id, ext == "html")?;
+        let r = work::item_report(&state, &work::open(&state)?, &id, ext == "html")?;
         let mut out = Vec::new();
         let written = match ext {
             "html" => report::html::write(&r, &mut out),

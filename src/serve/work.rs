@@ -277,19 +277,6 @@ impl SearchParams {
             .map(str::to_string)
     }
 
-    /// Nothing asked: the page shows the newest items.
-    pub fn is_empty(&self) -> bool {
-        [
-            &self.q,
-            &self.source,
-            &self.caption,
-            &self.since,
-            &self.until,
-        ]
-        .iter()
-        .all(|v| Self::blank(v).is_none())
-    }
-
     /// Items per page.
     pub fn page_size(&self) -> usize {
         self.limit.unwrap_or(20).clamp(1, 200)
@@ -333,12 +320,16 @@ impl SearchParams {
 ///
 /// # Errors
 /// Unknown or ambiguous id, catalog errors.
-pub fn item_report(state: &AppState, id: &str, thumbnails: bool) -> Result<Report, Failure> {
-    let archive = open(state)?;
+pub fn item_report(
+    state: &AppState,
+    archive: &Archive,
+    id: &str,
+    thumbnails: bool,
+) -> Result<Report, Failure> {
     let opts = ReportOptions {
         limits: state.limits,
         thumbnails,
         ..ReportOptions::default()
     };
-    Ok(report::build(&archive, Subject::Item(id), &opts)?)
+    Ok(report::build(archive, Subject::Item(id), &opts)?)
 }
