@@ -352,9 +352,10 @@ fn decode_checked(
     })
 }
 
-/// A JPEG of `w`×`h` decoded at 1/`scale` by `jpeg-decoder`'s scaled
-/// inverse DCT, before orientation; `None` when it cannot (an error, a
-/// size other than expected, CMYK or 12-bit samples): the caller then
+/// A JPEG of `w`×`h` decoded at 1/`scale` by libjpeg-turbo's scaled
+/// inverse DCT (through `turbojpeg`), before orientation; `None` when it
+/// cannot (an error or a warning — corrupt data, CMYK, 12-bit or
+/// lossless samples — or a size other than expected): the caller then
 /// decodes in full.
 fn decode_jpeg_scaled(
     bytes: &[u8],
@@ -362,32 +363,46 @@ fn decode_jpeg_scaled(
     h: u32,
     scale: u32,
 ) -> Option<(DynamicImage, budget::Reservation)> {
-    let mut d = jpeg_decoder::Decoder::new(Cursor::new(bytes));
-    d.read_info().ok()?;
-    let want = (w.div_ceil(scale), h.div_ceil(scale));
-    let got = d
-        .scale(u16::try_from(want.0).ok()?, u16::try_from(want.1).ok()?)
-        .ok()?;
-    let (sw, sh) = (u32::from(got.0), u32::from(got.1));
-    if (sw, sh) != want {
-        return None;
-    }
-    let info = d.info()?;
-    let channels: u64 = match info.pixel_format {
-        jpeg_decoder::PixelFormat::L8 => 1,
-        jpeg_decoder::PixelFormat::RGB24 => 3,
+    use turbojpeg::{Colorspace, Decompressor, Image, PixelFormat, ScalingFactor};
+    let mut d = Decompressor::new().ok()?;
+    let header = d.read_header(bytes).ok()?;
+    let format = match header.colorspace {
+        Colorspace::Gray => PixelFormat::GRAY,
+        Colorspace::YCbCr | Colorspace::RGB => PixelFormat::RGB,
         _ => return None,
     };
+    if header.is_lossless || (header.width, header.height) != (w as usize, h as usize) {
+        return None;
+    }
+    let factor = ScalingFactor::new(1, scale as usize);
+    d.set_scaling_factor(factor).ok()?;
+    // Progressive files repeat scans to no limit otherwise (a known
+    // denial of service); real encoders write a few dozen.
+    d.set_scan_limit(500).ok()?;
+    let scaled = header.scaled(factor);
+    let want = (w.div_ceil(scale), h.div_ceil(scale));
+    if (scaled.width, scaled.height) != (want.0 as usize, want.1 as usize) {
+        return None;
+    }
+    let channels = format.size();
     let memory = budget::reserve(budget::picture_cost(
-        u64::from(sw) * u64::from(sh),
-        channels,
+        u64::from(want.0) * u64::from(want.1),
+        channels as u64,
     ));
-    let pixels = d.decode().ok()?;
-    let image = match info.pixel_format {
-        jpeg_decoder::PixelFormat::L8 => {
-            DynamicImage::ImageLuma8(image::GrayImage::from_raw(sw, sh, pixels)?)
+    let mut out = Image {
+        pixels: vec![0u8; channels * scaled.width * scaled.height],
+        width: scaled.width,
+        pitch: channels * scaled.width,
+        height: scaled.height,
+        format,
+    };
+    d.decompress(bytes, out.as_deref_mut()).ok()?;
+    let (sw, sh) = want;
+    let image = match format {
+        PixelFormat::GRAY => {
+            DynamicImage::ImageLuma8(image::GrayImage::from_raw(sw, sh, out.pixels)?)
         }
-        _ => DynamicImage::ImageRgb8(image::RgbImage::from_raw(sw, sh, pixels)?),
+        _ => DynamicImage::ImageRgb8(image::RgbImage::from_raw(sw, sh, out.pixels)?),
     };
     Some((image, memory))
 }
@@ -410,11 +425,18 @@ pub fn jpeg_is_truncated(bytes: &[u8]) -> bool {
     if !bytes.starts_with(&[0xFF, 0xD8]) {
         return false;
     }
-    let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
-    match last_scan {
-        Some(at) => !bytes[at..].windows(2).any(|w| w == [0xFF, 0xD9]),
-        None => true,
-    }
+    // The last end-of-image marker, looked for from the end (where it
+    // normally is); then a scan after it, or none at all, means truncated.
+    // Equal to looking for an end-of-image after the last scan, without
+    // reading the whole file twice.
+    let marker = |at: usize, m: u8| bytes.get(at + 1) == Some(&m);
+    let Some(eoi) = memchr::memrchr_iter(0xFF, bytes).find(|&i| marker(i, 0xD9)) else {
+        return true;
+    };
+    let scan_in = |from: usize, to: usize| {
+        memchr::memchr_iter(0xFF, &bytes[from..to]).any(|i| marker(from + i, 0xDA))
+    };
+    scan_in(eoi, bytes.len()) || !scan_in(0, eoi)
 }
 
 /// The decoder's message on one line, with an end-of-data read named
@@ -485,5 +507,62 @@ mod tests {
             other => panic!("expected TooLarge, got {other:?}"),
         }
         assert_eq!(decode_image(&png, &Limits::default()).unwrap().width(), 40);
+    }
+
+    /// The quick truncation check says what reading the whole file for
+    /// the last scan and an end-of-image after it says: on real JPEGs
+    /// cut at many places, with data after their end, and on short byte
+    /// strings of markers.
+    #[test]
+    fn truncation_check_agrees_with_the_plain_definition() {
+        fn plain(bytes: &[u8]) -> bool {
+            if !bytes.starts_with(&[0xFF, 0xD8]) {
+                return false;
+            }
+            match bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]) {
+                Some(at) => !bytes[at..].windows(2).any(|w| w == [0xFF, 0xD9]),
+                None => true,
+            }
+        }
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/photos");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            if !bytes.starts_with(&[0xFF, 0xD8]) {
+                continue;
+            }
+            assert!(!jpeg_is_truncated(&bytes));
+            let step = (bytes.len() / 97).max(1);
+            for cut in (0..bytes.len()).step_by(step).chain([bytes.len() - 1]) {
+                assert_eq!(
+                    jpeg_is_truncated(&bytes[..cut]),
+                    plain(&bytes[..cut]),
+                    "cut {cut}"
+                );
+            }
+            let mut tail = bytes.clone();
+            tail.extend_from_slice(&[0xFF, 0xDA, 0, 1, 0xFF, 0xD9, 7, 0xFF]);
+            for extra in 0..=8 {
+                let b = &tail[..bytes.len() + extra];
+                assert_eq!(jpeg_is_truncated(b), plain(b), "extra {extra}");
+            }
+            checked += 1;
+        }
+        assert!(checked >= 3);
+        // Every string of up to six bytes after the start-of-image marker
+        // drawn from the bytes that matter.
+        let alphabet = [0xFF, 0xD8, 0xD9, 0xDA, 0x00];
+        let mut b = vec![0xFF, 0xD8];
+        for n in 0..=6u32 {
+            for code in 0..alphabet.len().pow(n) {
+                b.truncate(2);
+                let mut c = code;
+                for _ in 0..n {
+                    b.push(alphabet[c % alphabet.len()]);
+                    c /= alphabet.len();
+                }
+                assert_eq!(jpeg_is_truncated(&b), plain(&b), "{b:02x?}");
+            }
+        }
     }
 }

@@ -244,6 +244,12 @@ impl Dihedral {
         }
     }
 
+    /// Whether the transform swaps width and height (the quarter turns
+    /// and the diagonal mirrors).
+    pub fn swaps_sides(self) -> bool {
+        self.dct_map().0
+    }
+
     /// Applies this transform to a picture's pixels.
     pub fn apply(self, img: &DynamicImage) -> DynamicImage {
         match self {
