@@ -468,7 +468,9 @@ fn jarosz_filter(buf: &mut [f32], scratch: &mut [f32], w: usize, h: usize) {
     let window_along_rows = jarosz_window(w);
     let window_along_cols = jarosz_window(h);
     for _ in 0..2 {
-        box_rows(buf, scratch, w, window_along_rows);
+        for (src, dst) in buf.chunks_exact(w).zip(scratch.chunks_exact_mut(w)) {
+            box_row(src, dst, window_along_rows);
+        }
         box_cols(scratch, buf, w, h, window_along_cols);
     }
 }
@@ -520,77 +522,6 @@ fn box_row(input: &[f32], out: &mut [f32], window: usize) {
         out[oi] = sum / count as f32;
         li += 1;
         oi += 1;
-    }
-}
-
-/// Box filter along every row of a row-major buffer `w` wide.
-///
-/// [`box_row`] is one running sum, each step waiting on the last; this
-/// runs eight rows side by side, each with [`box_row`]'s exact sequence
-/// of float operations (so the same values, tested), the eight
-/// independent sums keeping the processor busy. Rows left over go
-/// through [`box_row`].
-fn box_rows(input: &[f32], out: &mut [f32], w: usize, window: usize) {
-    const L: usize = 8;
-    let (p1, p2, p3, p4) = box_phases(w, window);
-    let mut src_blocks = input.chunks_exact(L * w);
-    let mut dst_blocks = out.chunks_exact_mut(L * w);
-    for (src, dst) in (&mut src_blocks).zip(&mut dst_blocks) {
-        let at = |i: usize| -> [f32; L] { std::array::from_fn(|k| src[k * w + i]) };
-        let mut put = |i: usize, v: [f32; L]| {
-            for (k, x) in v.into_iter().enumerate() {
-                dst[k * w + i] = x;
-            }
-        };
-        let mut sum = [0f32; L];
-        let mut count = 0u32;
-        let (mut li, mut ri, mut oi) = (0, 0, 0);
-        for _ in 0..p1 {
-            let x = at(ri);
-            for k in 0..L {
-                sum[k] += x[k];
-            }
-            count += 1;
-            ri += 1;
-        }
-        for _ in 0..p2 {
-            let x = at(ri);
-            for k in 0..L {
-                sum[k] += x[k];
-            }
-            count += 1;
-            let n = count as f32;
-            put(oi, sum.map(|s| s / n));
-            ri += 1;
-            oi += 1;
-        }
-        let n = count as f32;
-        for _ in 0..p3 {
-            let (x, l) = (at(ri), at(li));
-            for k in 0..L {
-                sum[k] += x[k];
-                sum[k] -= l[k];
-            }
-            put(oi, sum.map(|s| s / n));
-            li += 1;
-            ri += 1;
-            oi += 1;
-        }
-        for _ in 0..p4 {
-            let l = at(li);
-            for k in 0..L {
-                sum[k] -= l[k];
-            }
-            count -= 1;
-            let n = count as f32;
-            put(oi, sum.map(|s| s / n));
-            li += 1;
-            oi += 1;
-        }
-    }
-    let rest = src_blocks.remainder().chunks_exact(w);
-    for (src, dst) in rest.zip(dst_blocks.into_remainder().chunks_exact_mut(w)) {
-        box_row(src, dst, window);
     }
 }
 
@@ -788,43 +719,6 @@ mod tests {
 
     fn hashes(hex: &[&str; 8]) -> [Hash256; 8] {
         hex.map(|h| h.parse().unwrap())
-    }
-
-    /// Eight rows side by side give exactly the values of filtering each
-    /// row alone, for widths, windows and row counts of every kind.
-    #[test]
-    fn box_rows_equal_box_row() {
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % 25_600) as f32 / 100.0
-        };
-        for (w, rows) in [
-            (1, 9),
-            (2, 8),
-            (7, 17),
-            (64, 8),
-            (130, 23),
-            (480, 3),
-            (1000, 11),
-        ] {
-            let input: Vec<f32> = (0..w * rows).map(|_| next()).collect();
-            for window in [1, 2, 3, 4, 5, 8, 11] {
-                let mut fast = vec![0f32; input.len()];
-                box_rows(&input, &mut fast, w, window);
-                let mut plain = vec![0f32; input.len()];
-                for (src, dst) in input.chunks_exact(w).zip(plain.chunks_exact_mut(w)) {
-                    box_row(src, dst, window);
-                }
-                let same = fast
-                    .iter()
-                    .zip(&plain)
-                    .all(|(a, b)| a.to_bits() == b.to_bits());
-                assert!(same, "w {w} rows {rows} window {window}");
-            }
-        }
     }
 
     /// The looked-up luma is the reference's `f64` formula, bit for bit.
