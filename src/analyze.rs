@@ -145,7 +145,7 @@ fn analyze_with(path: PathBuf, bytes: Vec<u8>, limits: &Limits, depth: Depth) ->
     let hash_image: std::borrow::Cow<'_, image::DynamicImage> = match (depth, plan) {
         (Depth::Matching, decode::JpegPlan::DetailScaled) => decode::hash_view(&decoded),
         (Depth::Matching, decode::JpegPlan::HashScaled) => {
-            second = decode_at(decode::HASH_MIN_SIDE)?;
+            second = timings::time("decode", || decode::decode_hash_scaled(&bytes, limits))?;
             std::borrow::Cow::Borrowed(&second.image)
         }
         _ => std::borrow::Cow::Borrowed(&decoded.image),

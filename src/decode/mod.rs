@@ -202,7 +202,7 @@ pub fn jpeg_plan(bytes: &[u8]) -> JpegPlan {
 pub fn decode_for_hashes(bytes: &[u8], limits: &Limits) -> Result<DecodedImage> {
     match jpeg_plan(bytes) {
         JpegPlan::Full => decode_image(bytes, limits),
-        JpegPlan::HashScaled => decode_image_reduced(bytes, limits, HASH_MIN_SIDE),
+        JpegPlan::HashScaled => decode_hash_scaled(bytes, limits),
         JpegPlan::DetailScaled => {
             let d = decode_image_reduced(bytes, limits, DETAIL_MIN_SIDE)?;
             let image = hash_view(&d).into_owned();
@@ -223,10 +223,47 @@ pub fn decode_for_hashes(bytes: &[u8], limits: &Limits) -> Result<DecodedImage> 
 /// # Errors
 /// As [`decode_image`].
 pub fn decode_image_reduced(bytes: &[u8], limits: &Limits, min_side: u32) -> Result<DecodedImage> {
-    decode_image_at(bytes, limits, Some(min_side))
+    decode_image_at(
+        bytes,
+        limits,
+        Some(Reduce {
+            min_side,
+            grey: false,
+        }),
+    )
 }
 
-fn decode_image_at(bytes: &[u8], limits: &Limits, reduce: Option<u32>) -> Result<DecodedImage> {
+/// The picture a [`JpegPlan::HashScaled`] JPEG's whole-picture hashes
+/// are computed on: [`decode_image_reduced`] to [`HASH_MIN_SIDE`], but
+/// a JPEG decoded at a reduced scale comes out grey — its luma (Y)
+/// plane alone, which is what every whole-picture hash looks at: the
+/// colour planes are entropy-decoded (they must be, to reach the next
+/// block) but never transformed, upsampled or converted. A JPEG the
+/// scaling decoder cannot read is decoded in full, in colour, as
+/// [`decode_image`] does.
+///
+/// # Errors
+/// As [`decode_image`].
+pub fn decode_hash_scaled(bytes: &[u8], limits: &Limits) -> Result<DecodedImage> {
+    decode_image_at(
+        bytes,
+        limits,
+        Some(Reduce {
+            min_side: HASH_MIN_SIDE,
+            grey: true,
+        }),
+    )
+}
+
+/// How [`decode_image_at`] may reduce a JPEG: to a shorter side of
+/// `min_side` at least, grey or in colour.
+#[derive(Debug, Clone, Copy)]
+struct Reduce {
+    min_side: u32,
+    grey: bool,
+}
+
+fn decode_image_at(bytes: &[u8], limits: &Limits, reduce: Option<Reduce>) -> Result<DecodedImage> {
     if bytes.is_empty() {
         return Err(Error::Empty);
     }
@@ -261,7 +298,7 @@ fn decode_checked(
     bytes: &[u8],
     format: ImageFormat,
     limits: &Limits,
-    reduce: Option<u32>,
+    reduce: Option<Reduce>,
 ) -> Result<DecodedImage> {
     let name = image_format_name(format);
     let decode_err = |e: image::ImageError| match e {
@@ -321,13 +358,14 @@ fn decode_checked(
         if turned { (h, w) } else { (w, h) }
     };
     let scale = match reduce {
-        Some(min_side) if format == ImageFormat::Jpeg && !jpeg_is_truncated(bytes) => {
-            [8, 4, 2].into_iter().find(|&s| w.min(h) / s >= min_side)
-        }
+        Some(r) if format == ImageFormat::Jpeg && !jpeg_is_truncated(bytes) => [8, 4, 2]
+            .into_iter()
+            .find(|&s| w.min(h) / s >= r.min_side)
+            .map(|s| (s, r.grey)),
         _ => None,
     };
-    if let Some(s) = scale
-        && let Some((mut image, memory)) = decode_jpeg_scaled(bytes, w, h, s)
+    if let Some((s, grey)) = scale
+        && let Some((mut image, memory)) = decode_jpeg_scaled(bytes, w, h, s, grey)
     {
         image.apply_orientation(orientation);
         return Ok(DecodedImage {
@@ -353,7 +391,8 @@ fn decode_checked(
 }
 
 /// A JPEG of `w`×`h` decoded at 1/`scale` by libjpeg-turbo's scaled
-/// inverse DCT (through `turbojpeg`), before orientation; `None` when it
+/// inverse DCT (through `turbojpeg`), before orientation, grey (the Y
+/// plane of a colour JPEG) when `grey` is set; `None` when it
 /// cannot (an error or a warning — corrupt data, CMYK, 12-bit or
 /// lossless samples — or a size other than expected): the caller then
 /// decodes in full.
@@ -362,12 +401,14 @@ fn decode_jpeg_scaled(
     w: u32,
     h: u32,
     scale: u32,
+    grey: bool,
 ) -> Option<(DynamicImage, budget::Reservation)> {
     use turbojpeg::{Colorspace, Decompressor, Image, PixelFormat, ScalingFactor};
     let mut d = Decompressor::new().ok()?;
     let header = d.read_header(bytes).ok()?;
     let format = match header.colorspace {
         Colorspace::Gray => PixelFormat::GRAY,
+        Colorspace::YCbCr if grey => PixelFormat::GRAY,
         Colorspace::YCbCr | Colorspace::RGB => PixelFormat::RGB,
         _ => return None,
     };
@@ -507,6 +548,46 @@ mod tests {
             other => panic!("expected TooLarge, got {other:?}"),
         }
         assert_eq!(decode_image(&png, &Limits::default()).unwrap().width(), 40);
+    }
+
+    /// A colour JPEG's hash decode is grey: its Y plane at the reduced
+    /// scale, the luma of the same decode in colour up to the rounding
+    /// of the colour conversion (more only where the conversion clips a
+    /// saturated colour: under 1% of pixels); a truncated one falls back to the full
+    /// decode, in colour.
+    #[test]
+    fn hash_decode_of_a_colour_jpeg_is_its_luma() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let bytes = std::fs::read(root.join("samples/photos/mate-FreshFlower.jpg")).unwrap();
+        let l = Limits::default();
+        assert_eq!(jpeg_plan(&bytes), JpegPlan::HashScaled);
+        let grey = decode_hash_scaled(&bytes, &l).unwrap();
+        let colour = decode_image_reduced(&bytes, &l, HASH_MIN_SIDE).unwrap();
+        assert_eq!((grey.width(), grey.height()), (800, 602));
+        assert_eq!(grey.full_size, (1600, 1203));
+        let DynamicImage::ImageLuma8(y) = &grey.image else {
+            panic!("hash decode not grey: {:?}", grey.image.color());
+        };
+        let rgb = colour.image.as_rgb8().expect("colour decode in RGB");
+        let (mut far, mut total) = (0usize, 0i64);
+        for (&v, p) in y.as_raw().iter().zip(rgb.as_raw().chunks_exact(3)) {
+            let luma =
+                (299 * i32::from(p[0]) + 587 * i32::from(p[1]) + 114 * i32::from(p[2]) + 500)
+                    / 1000;
+            let d = (i32::from(v) - luma).abs();
+            far += usize::from(d > 1);
+            total += i64::from(d);
+        }
+        let n = y.as_raw().len();
+        let mean = total as f64 / n as f64;
+        assert!(
+            far * 100 < n && mean < 0.1,
+            "{far} of {n} apart, mean {mean}"
+        );
+        assert_eq!(decode_for_hashes(&bytes, &l).unwrap().image, grey.image);
+        let cut = decode_hash_scaled(&bytes[..bytes.len() / 2], &l).unwrap();
+        assert!(cut.image.as_rgb8().is_some());
+        assert_eq!(cut.width(), 1600);
     }
 
     /// The quick truncation check says what reading the whole file for

@@ -7,7 +7,7 @@ pub mod pdq;
 mod sha256;
 pub mod video;
 
-pub use imghash::{DHASH_KIND, Hash64, PHASH_KIND, dhash, phash};
+pub use imghash::{DHASH_KIND, Hash64, PHASH_KIND, dhash, grey, phash};
 pub use pdq::{Dihedral, Hash256, Pdq, PdqWithDihedrals};
 pub use sha256::Sha256;
 
@@ -57,13 +57,17 @@ impl Perceptual {
 
 /// Computes every perceptual hash of an upright picture.
 pub fn perceptual(img: &DynamicImage) -> Perceptual {
-    let pdq = match img.as_rgb8() {
-        Some(rgb) => pdq::hash_with_dihedrals(rgb),
-        None => pdq::hash_with_dihedrals(&img.to_rgb8()),
+    // One luma for all three: PDQ's, and pHash's and dHash's grey copy
+    // its rounding (a grey picture is its own), shrunk once and turned
+    // each way at the hashes' working size.
+    let (w, h) = (img.width(), img.height());
+    let luma = pdq::luma(img);
+    let small = match img {
+        DynamicImage::ImageLuma8(g) => imghash::shrink(g),
+        _ => imghash::shrink(&imghash::grey_of_luma(&luma, w, h)),
     };
-    // pHash and dHash turn the picture to grey before anything else: one
-    // grey copy, turned each way at the hashes' working size.
-    let (phashes, dhashes) = imghash::turned_hashes(&imghash::shrink(img));
+    let pdq = pdq::hash_luma_owned(luma, w as usize, h as usize);
+    let (phashes, dhashes) = imghash::turned_hashes(&small);
     Perceptual {
         pdq,
         phashes,
@@ -163,7 +167,7 @@ mod tests {
             let p = perceptual(img);
             assert_eq!(p.phashes[0], phash(img), "{path:?}");
             assert_eq!(p.dhashes[0], dhash(img), "{path:?}");
-            let small = DynamicImage::ImageLuma8(imghash::shrink(img));
+            let small = DynamicImage::ImageLuma8(imghash::shrink(&grey(img)));
             for t in Dihedral::ALL {
                 let turned = t.apply(&small);
                 for (got, want) in [
@@ -198,6 +202,7 @@ mod tests {
             } else {
                 img.clone()
             };
+            let colour_first = DynamicImage::ImageLuma8(grey(&colour_first).into_owned());
             for (got, want) in [
                 (phash(&img), imghash::phash_of_prepared(&colour_first)),
                 (dhash(&img), imghash::dhash_of_prepared(&colour_first)),

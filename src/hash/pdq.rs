@@ -381,12 +381,32 @@ pub fn hash_with_dihedrals(rgb: &RgbImage) -> PdqWithDihedrals {
 /// # Panics
 /// If `luma.len() != width * height`.
 pub fn hash_luma(luma: &[f32], width: usize, height: usize) -> PdqWithDihedrals {
+    hash_luma_owned(luma.to_vec(), width, height)
+}
+
+/// The luma PDQ hashes a picture by: [`hash_with_dihedrals`]' of its
+/// RGB (a grey picture's levels themselves, exactly: those are the luma
+/// of the same grey in RGB), row-major.
+pub fn luma(img: &DynamicImage) -> Vec<f32> {
+    match img {
+        DynamicImage::ImageRgb8(rgb) => luma_from_rgb(rgb),
+        DynamicImage::ImageLuma8(g) => g.as_raw().iter().map(|&v| f32::from(v)).collect(),
+        other => luma_from_rgb(&other.to_rgb8()),
+    }
+}
+
+/// [`hash_luma`] of luma made by [`luma`], consumed as the filter's
+/// work buffer (no copy).
+///
+/// # Panics
+/// If `luma.len() != width * height`.
+pub fn hash_luma_owned(luma: Vec<f32>, width: usize, height: usize) -> PdqWithDihedrals {
     assert_eq!(
         Some(luma.len()),
         width.checked_mul(height),
         "hash_luma: {width}x{height} picture needs width*height luma values"
     );
-    with_dihedrals(dct_of_luma(luma.to_vec(), width, height))
+    with_dihedrals(dct_of_luma(luma, width, height))
 }
 
 fn dims(rgb: &RgbImage) -> (usize, usize) {
@@ -888,6 +908,19 @@ mod tests {
         let from_rgb = hash_with_dihedrals(&img);
         assert_eq!(from_luma.pdq, from_rgb.pdq);
         assert_eq!(from_luma.dihedrals, from_rgb.dihedrals);
+    }
+
+    /// A grey picture's luma is its levels, the same values as the luma
+    /// of that grey in RGB: hashing a grey decode is hashing it in colour.
+    #[test]
+    fn grey_luma_is_the_luma_of_the_grey_in_rgb() {
+        let g = image::GrayImage::from_fn(256, 3, |x, y| image::Luma([(x as u8) ^ (y as u8)]));
+        let grey = DynamicImage::ImageLuma8(g);
+        assert_eq!(luma(&grey), luma_from_rgb(&grey.to_rgb8()));
+        assert_eq!(
+            hash_with_dihedrals(&grey.to_rgb8()).dihedrals,
+            hash_luma_owned(luma(&grey), 256, 3).dihedrals
+        );
     }
 
     #[test]
