@@ -124,15 +124,18 @@ fn thumbnail(g: &GrayImage, nw: u32, nh: u32) -> GrayImage {
     let src = g.as_raw();
     let w = w as usize;
     let mut out = Vec::with_capacity(nw as usize * nh as usize);
-    let mut acc = vec![0u32; nw as usize];
+    // Each output row: the window's rows summed column by column (whole
+    // rows at a time, which vectorises), then each column span's sums.
+    let mut columns = vec![0u32; w];
     for &(y0, y1) in &ys {
-        acc.iter_mut().for_each(|a| *a = 0);
+        columns.iter_mut().for_each(|c| *c = 0);
         for row in src[y0 * w..y1 * w].chunks_exact(w) {
-            for (a, &(x0, x1)) in acc.iter_mut().zip(&xs) {
-                *a += row[x0..x1].iter().map(|&v| u32::from(v)).sum::<u32>();
+            for (c, &v) in columns.iter_mut().zip(row) {
+                *c += u32::from(v);
             }
         }
-        for (&a, &(x0, x1)) in acc.iter().zip(&xs) {
+        for &(x0, x1) in &xs {
+            let a: u32 = columns[x0..x1].iter().sum();
             let n = ((x1 - x0) * (y1 - y0)) as u32;
             out.push(((a + n / 2) / n).min(255) as u8);
         }
