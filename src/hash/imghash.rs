@@ -294,30 +294,12 @@ mod tests {
     use super::*;
     use image::imageops;
 
-    /// Real photos' grey copies at the sizes `shrink` and
-    /// `turned_hashes` use, and odd ones (upscaling, one-pixel lines).
+    /// Grey copies of the real photos the hashing tests use.
     fn greys() -> Vec<GrayImage> {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut dirs = vec![root.join("samples/photos")];
-        let shared = root.join("../shared/corpus/photos");
-        if shared.is_dir() {
-            dirs.push(shared);
-        } else {
-            eprintln!("SKIPPED (part): ../shared/corpus/photos not found, samples only");
-        }
-        let mut out = Vec::new();
-        for dir in dirs {
-            let mut paths: Vec<_> = std::fs::read_dir(dir)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .collect();
-            paths.sort();
-            for p in paths.iter().take(12) {
-                if let Ok(img) = image::open(p) {
-                    out.push(img.to_luma8());
-                }
-            }
-        }
+        let out: Vec<GrayImage> = crate::hash::tests::photos()
+            .into_iter()
+            .map(|(_, img)| img.to_luma8())
+            .collect();
         assert!(out.len() >= 3);
         out
     }

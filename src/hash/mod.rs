@@ -127,10 +127,11 @@ fn hex_val(c: u8) -> Option<u8> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn photos() -> Vec<(std::path::PathBuf, DynamicImage)> {
+    /// The sample photos, and the shared corpus' when present.
+    pub(crate) fn photos() -> Vec<(std::path::PathBuf, DynamicImage)> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut dirs = vec![root.join("samples/photos")];
         let shared = root.join("../shared/corpus/photos");
