@@ -418,3 +418,36 @@ pub fn screenshot(im: &RgbImage, seed: usize, dark: bool) -> RgbImage {
     text(&mut out, 40, below + 300, 26, 12, sub, s + 20);
     out
 }
+
+/// A picture and tiles and crops of it, for the negative set.
+pub fn derived(im: &RgbImage, seed: u64, crops: usize) -> Vec<RgbImage> {
+    let (w, h) = im.dimensions();
+    let mut out = vec![im.clone()];
+    if w < 64 || h < 64 {
+        return out;
+    }
+    let crop = |x: u32, y: u32, cw: u32, ch: u32| imageops::crop_imm(im, x, y, cw, ch).to_image();
+    // 2×2 tiles.
+    for ty in 0..2 {
+        for tx in 0..2 {
+            out.push(crop(tx * w / 2, ty * h / 2, w / 2, h / 2));
+        }
+    }
+    // Centre crop and fixed random crops.
+    out.push(centre_crop(im, 0.6));
+    let mut rng = Rng(seed ^ 0xabc);
+    for _ in 0..crops {
+        let cw = w / 3 + rng.below(u64::from(w / 2)) as u32;
+        let ch = h / 3 + rng.below(u64::from(h / 2)) as u32;
+        let x = rng.below(u64::from(w - cw + 1)) as u32;
+        let y = rng.below(u64::from(h - ch + 1)) as u32;
+        out.push(crop(x, y, cw, ch));
+    }
+    // 3×3 tiles.
+    for ty in 0..3 {
+        for tx in 0..3 {
+            out.push(crop(tx * w / 3, ty * h / 3, w / 3, h / 3));
+        }
+    }
+    out
+}

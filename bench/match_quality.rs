@@ -33,12 +33,11 @@ use firstseen::matching::{self, Index, Thresholds};
 use firstseen::pipeline::{self, ArchiveOptions, CheckOutcome, NoProgress, Options};
 use firstseen::store::{Archive, IndexedHash, ItemId, NewSighting};
 use image::RgbImage;
-use image::imageops;
 use rayon::prelude::*;
 
 #[path = "edits.rs"]
 mod edits;
-use edits::{Rng, centre_crop, jpeg_bytes};
+use edits::{derived, jpeg_bytes};
 
 fn corpus_dir(arg: Option<&str>) -> PathBuf {
     if let Some(a) = arg {
@@ -358,7 +357,9 @@ fn negatives(corpus: &Path, photos: &[RgbImage], pairs_wanted: usize, crops: usi
                 }
             }
             if let Some(f) = &qa.features {
-                for h in matching::feature_hits(&index, f, &qa.probes, &[]) {
+                for h in matching::feature_hits(&index, &matching::HeldOnly, f, &qa.probes, &[])
+                    .expect("in memory")
+                {
                     if other(h.item) {
                         hit.push((h.item, "features"));
                     }
@@ -401,37 +402,4 @@ fn negatives(corpus: &Path, photos: &[RgbImage], pairs_wanted: usize, crops: usi
         "False matches: {wrong} in {tried} pairs of different images ({n} images: photos, tiles and crops of them, video frames and their tiles; {:.0} s) — rate {bound}.",
         t.elapsed().as_secs_f64()
     );
-}
-
-/// A picture and tiles and crops of it, for the negative set.
-fn derived(im: &RgbImage, seed: u64, crops: usize) -> Vec<RgbImage> {
-    let (w, h) = im.dimensions();
-    let mut out = vec![im.clone()];
-    if w < 64 || h < 64 {
-        return out;
-    }
-    let crop = |x: u32, y: u32, cw: u32, ch: u32| imageops::crop_imm(im, x, y, cw, ch).to_image();
-    // 2×2 tiles.
-    for ty in 0..2 {
-        for tx in 0..2 {
-            out.push(crop(tx * w / 2, ty * h / 2, w / 2, h / 2));
-        }
-    }
-    // Centre crop and fixed random crops.
-    out.push(centre_crop(im, 0.6));
-    let mut rng = Rng(seed ^ 0xabc);
-    for _ in 0..crops {
-        let cw = w / 3 + rng.below(u64::from(w / 2)) as u32;
-        let ch = h / 3 + rng.below(u64::from(h / 2)) as u32;
-        let x = rng.below(u64::from(w - cw + 1)) as u32;
-        let y = rng.below(u64::from(h - ch + 1)) as u32;
-        out.push(crop(x, y, cw, ch));
-    }
-    // 3×3 tiles.
-    for ty in 0..3 {
-        for tx in 0..3 {
-            out.push(crop(tx * w / 3, ty * h / 3, w / 3, h / 3));
-        }
-    }
-    out
 }

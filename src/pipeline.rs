@@ -24,8 +24,8 @@ use crate::matching::verify::{Alignment, Edit};
 use crate::matching::{self, Evidence, FrameMatch, Index, MatchKind, Overlap, Thresholds};
 use crate::sidecar::{self, SidecarUse};
 use crate::store::{
-    Archive, Catalog, IndexedHash, Item, NewItem, NewLink, NewSighting, NewVideo, Record, Recorded,
-    Sighting,
+    Archive, Catalog, FeatureKey, IndexedHash, Item, NewItem, NewLink, NewSighting, NewVideo,
+    Record, Recorded, Sighting,
 };
 
 /// Progress reporting, implemented by the command-line front end.
@@ -234,6 +234,7 @@ pub fn archive(
     // has gathered. The catalog holds everything already: a failure here
     // loses nothing (the next command reads the newer rows itself).
     let _ = index.save(archive.dir(), &archive.catalog);
+    let _ = matching::FeatureIndex::save(archive.dir(), &archive.catalog);
     Ok(summary)
 }
 
@@ -332,14 +333,28 @@ fn archive_one(
                     dhash: Some(fp.dhash),
                     span: None,
                 });
-                if let Some(f) = stored_features {
-                    index.push_features(id, f);
+                if let Some(features) = stored_features {
+                    index.push_features(matching::FeatureEntry {
+                        key: FeatureKey {
+                            item: id,
+                            frame: None,
+                        },
+                        span: None,
+                        features,
+                    });
                 }
             }
             Some(v) => {
-                for f in &v.frames {
+                for (seq, f) in v.frames.iter().enumerate() {
                     if let Some(feat) = &f.features {
-                        index.push_frame_features(id, (f.start_secs, f.end_secs), feat.clone());
+                        index.push_features(matching::FeatureEntry {
+                            key: FeatureKey {
+                                item: id,
+                                frame: Some(seq as u32),
+                            },
+                            span: Some((f.start_secs, f.end_secs)),
+                            features: feat.clone(),
+                        });
                     }
                     index.push(IndexedHash {
                         item: id,

@@ -34,6 +34,10 @@ use crate::decode::grey;
 use image::imageops::{self, FilterType};
 use image::{DynamicImage, GrayImage};
 
+/// The kind of the stored features (extractor and stored form), which
+/// the feature index is keyed by: a change to either is a new kind.
+pub const KIND: &str = "fast9-harris-brief256-x140-fsf1";
+
 /// Shorter side of the working copy features are found on, at most.
 pub const WORK_SHORT_SIDE: u32 = 640;
 /// Longer side of the working copy, at most (a tall screenshot keeps its

@@ -120,27 +120,7 @@ fn thumbnail(g: &GrayImage, nw: u32, nh: u32) -> GrayImage {
             })
             .collect()
     };
-    let (xs, ys) = (spans(w, nw), spans(h, nh));
-    let src = g.as_raw();
-    let w = w as usize;
-    let mut out = Vec::with_capacity(nw as usize * nh as usize);
-    // Each output row: the window's rows summed column by column (whole
-    // rows at a time, which vectorises), then each column span's sums.
-    let mut columns = vec![0u32; w];
-    for &(y0, y1) in &ys {
-        columns.iter_mut().for_each(|c| *c = 0);
-        for row in src[y0 * w..y1 * w].chunks_exact(w) {
-            for (c, &v) in columns.iter_mut().zip(row) {
-                *c += u32::from(v);
-            }
-        }
-        for &(x0, x1) in &xs {
-            let a: u32 = columns[x0..x1].iter().sum();
-            let n = ((x1 - x0) * (y1 - y0)) as u32;
-            out.push(((a + n / 2) / n).min(255) as u8);
-        }
-    }
-    GrayImage::from_raw(nw, nh, out).unwrap_or_default()
+    crate::decode::grey::area_means(g, &spans(w, nw), &spans(h, nh))
 }
 
 /// The Lanczos3 weights `image`'s resize gives output `i` of `new` along

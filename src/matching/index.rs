@@ -14,22 +14,22 @@
 //! firstseen or by hand), that is missing, damaged or from another
 //! catalog, is rebuilt from the catalog; `verify` compares it whole.
 //!
-//! Local features are still voted on by a linear pass over stored
-//! descriptors.
+//! Local features have their own index ([`super::features`]), held here
+//! beside the hashes.
 
-use std::collections::HashMap;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::features::{FeatureEntry, FeatureIndex, FeatureSource};
 use super::hamming::MultiIndex;
 use super::slab::{Cursor, Slab, put_u32s, put_u64s, u32_at, u64_at};
 use super::{SIMILAR_DHASH, SIMILAR_PHASH, Thresholds};
 use crate::error::{Error, Result};
-use crate::hash::features::{self, Features};
+use crate::hash::features::Features;
 use crate::hash::{Dihedral, Hash64, Hash256, Sha256};
-use crate::store::{Catalog, HashState, IndexedHash, ItemId};
+use crate::store::{Catalog, FeatureKey, FeatureRow, HashState, IndexedHash, ItemId};
 use crate::timings;
 
 /// A near match found in the index.
@@ -56,13 +56,26 @@ pub const MERGE_AT: usize = 1024;
 pub const INDEX_FILE: &str = "index/hashes.idx";
 
 /// The hashes matching searches and the stored features it votes on.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Index {
     base: Snapshot,
     /// Hashes archived after the snapshot, scanned linearly.
     recent: Vec<IndexedHash>,
-    features: Vec<FeatureEntry>,
-    photo_features: HashMap<ItemId, usize>,
+    /// The stored local features ([`super::features`]).
+    features: FeatureIndex,
+    /// Stored feature rows found damaged while matching (reported once).
+    damaged: std::sync::Mutex<Vec<String>>,
+}
+
+impl Clone for Index {
+    fn clone(&self) -> Self {
+        Index {
+            base: self.base.clone(),
+            recent: self.recent.clone(),
+            features: self.features.clone(),
+            damaged: std::sync::Mutex::new(Vec::new()),
+        }
+    }
 }
 
 /// The catalog's hashes up to one item, in multi-index tables: what the
@@ -117,17 +130,6 @@ impl PartialEq for Snapshot {
 
 const NO_SPAN: u32 = u32::MAX;
 const MAGIC: &[u8; 16] = b"firstseen-idx\0v1";
-
-/// The stored local features of one archived picture or video frame.
-#[derive(Debug, Clone)]
-pub struct FeatureEntry {
-    /// The item.
-    pub item: ItemId,
-    /// For a frame of a video: the time span it stands for.
-    pub span: Option<(f64, f64)>,
-    /// The features.
-    pub features: Features,
-}
 
 /// Descriptor distance (of 256) at which a stored feature counts as
 /// seen again in a query, for the first-stage vote.
@@ -406,45 +408,121 @@ impl Index {
         self.base.slab.bytes().len() + self.recent.len() * std::mem::size_of::<IndexedHash>()
     }
 
-    /// Adds the stored local features of archived pictures.
-    pub fn with_features(mut self, features: Vec<(ItemId, Features)>) -> Index {
-        for (item, f) in features {
-            self.push_features(item, f);
-        }
-        self
-    }
-
-    /// Adds the stored local features of archived video frames.
-    pub fn with_frame_features(mut self, frames: Vec<crate::store::FrameFeatures>) -> Index {
-        self.features.extend(
-            frames
+    /// Adds stored local features of pictures, filed in memory as an
+    /// archive's index would file them.
+    pub fn with_features(self, features: Vec<(ItemId, Features)>) -> Index {
+        self.with_feature_index(FeatureIndex::in_memory(
+            features
                 .into_iter()
-                .map(|(item, span, features)| FeatureEntry {
-                    item,
-                    span: Some(span),
+                .map(|(item, features)| FeatureEntry {
+                    key: FeatureKey { item, frame: None },
+                    span: None,
                     features,
-                }),
-        );
+                })
+                .collect(),
+        ))
+    }
+
+    /// Sets the feature index.
+    pub fn with_feature_index(mut self, features: FeatureIndex) -> Index {
+        self.features = features;
         self
     }
 
-    /// Adds the features of one picture (archived during this run).
-    pub fn push_features(&mut self, item: ItemId, features: Features) {
-        self.photo_features.insert(item, self.features.len());
-        self.features.push(FeatureEntry {
-            item,
-            span: None,
-            features,
-        });
+    /// The feature index.
+    pub fn features(&self) -> &FeatureIndex {
+        &self.features
     }
 
-    /// Adds the features of one video frame (archived during this run).
-    pub fn push_frame_features(&mut self, item: ItemId, span: (f64, f64), features: Features) {
-        self.features.push(FeatureEntry {
-            item,
-            span: Some(span),
-            features,
-        });
+    /// The feature index, to follow the catalog.
+    pub fn features_mut(&mut self) -> &mut FeatureIndex {
+        &mut self.features
+    }
+
+    /// Adds the features of one picture or frame archived by this run.
+    pub fn push_features(&mut self, entry: FeatureEntry) {
+        self.features.push(entry);
+    }
+
+    /// Stored feature rows found damaged so far (while opening, and
+    /// while matching since the last call), each once.
+    pub fn take_damaged(&self) -> Vec<String> {
+        let mut seen = self
+            .damaged
+            .lock()
+            .map(|mut d| std::mem::take(&mut *d))
+            .unwrap_or_default();
+        seen.extend(self.features.damaged().iter().cloned());
+        seen.sort();
+        seen.dedup();
+        seen
+    }
+
+    fn note_damaged(&self, line: String) {
+        if let Ok(mut d) = self.damaged.lock()
+            && !d.contains(&line)
+        {
+            d.push(line);
+        }
+    }
+
+    /// The stored features of a picture or frame: held in memory, or
+    /// read from `source`. A damaged row is noted and skipped.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn feature_entry(
+        &self,
+        source: &dyn FeatureSource,
+        key: FeatureKey,
+    ) -> Result<Option<FeatureEntry>> {
+        if let Some(e) = self.features.recent().iter().find(|e| e.key == key) {
+            return Ok(Some(e.clone()));
+        }
+        Ok(source.feature_row(key)?.and_then(|r| self.entry_of_row(r)))
+    }
+
+    /// The stored features of a picture, or of every frame of a video.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn feature_entries_of(
+        &self,
+        source: &dyn FeatureSource,
+        item: ItemId,
+    ) -> Result<Vec<FeatureEntry>> {
+        let held: Vec<FeatureEntry> = self
+            .features
+            .recent()
+            .iter()
+            .filter(|e| e.key.item == item)
+            .cloned()
+            .collect();
+        if !held.is_empty() {
+            return Ok(held);
+        }
+        Ok(source
+            .feature_rows_of(item)?
+            .into_iter()
+            .filter_map(|r| self.entry_of_row(r))
+            .collect())
+    }
+
+    fn entry_of_row(&self, r: FeatureRow) -> Option<FeatureEntry> {
+        match r.features {
+            Ok(features) => Some(FeatureEntry {
+                key: r.key,
+                span: r.span,
+                features,
+            }),
+            Err(why) => {
+                self.note_damaged(match r.key.frame {
+                    Some(f) => format!("item {} (frame {f}): {why}", r.key.item.0),
+                    None => format!("item {}: {why}", r.key.item.0),
+                });
+                None
+            }
+        }
     }
 
     /// The hash entry of an item (and, for a frame, its span).
@@ -470,55 +548,6 @@ impl Index {
                     .copied()
             })
     }
-    /// The stored features of a picture, when it has any.
-    pub fn features_of(&self, item: ItemId) -> Option<&Features> {
-        self.photo_features
-            .get(&item)
-            .and_then(|&i| self.features.get(i))
-            .map(|e| &e.features)
-    }
-
-    /// The stored features of a picture or of every frame of a video.
-    pub fn feature_entries_of(&self, item: ItemId) -> impl Iterator<Item = &FeatureEntry> {
-        self.features.iter().filter(move |e| e.item == item)
-    }
-
-    /// Stored pictures and frames with at least [`MIN_VOTES`] features
-    /// that reappear in the query (straight or mirrored) within
-    /// [`VOTE_DISTANCE`], most votes first, then in index order.
-    /// `mirrored` is `query.mirrored()`, made once by the caller.
-    pub fn feature_votes(
-        &self,
-        query: &Features,
-        mirrored: &Features,
-    ) -> Vec<(&FeatureEntry, usize)> {
-        use rayon::prelude::*;
-        let mut out: Vec<(usize, usize)> = self
-            .features
-            .par_iter()
-            .enumerate()
-            .filter_map(|(k, stored)| {
-                let votes = stored
-                    .features
-                    .descriptors
-                    .iter()
-                    .filter(|d| {
-                        query
-                            .descriptors
-                            .iter()
-                            .chain(&mirrored.descriptors)
-                            .any(|e| features::within(d, e, VOTE_DISTANCE))
-                    })
-                    .count();
-                (votes >= MIN_VOTES).then_some((k, votes))
-            })
-            .collect();
-        out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        out.into_iter()
-            .map(|(k, v)| (&self.features[k], v))
-            .collect()
-    }
-
     /// Adds one hash (an item archived during this run).
     pub fn push(&mut self, entry: IndexedHash) {
         self.recent.push(entry);

@@ -19,6 +19,7 @@
 //! Hamming distance of 31 or less (of 256 bits), and a hash whose quality
 //! is below 50 (flat or featureless pictures) is not trusted on its own.
 
+pub mod features;
 pub mod hamming;
 pub mod verify;
 
@@ -39,6 +40,7 @@ use crate::store::{Archive, Catalog, Item, ItemId};
 use crate::timings;
 use verify::{Alignment, Edit, VerifyParams, describe_edits};
 
+pub use features::{FeatureEntry, FeatureIndex, FeatureIndexOpen, FeatureSource, HeldOnly};
 pub use index::{
     Candidate, INDEX_FILE, Index, IndexCheck, IndexOpen, MERGE_AT, MIN_VOTES, Similar,
     VOTE_DISTANCE, find_matches, find_similar,
@@ -247,35 +249,60 @@ pub struct Overlap {
 
 /// The matcher's index over everything a catalog holds: PDQ hashes of
 /// photos and frames, and their stored local features. For an archive
-/// (`dir`), the hashes come from its persistent index
-/// ([`Index::open`]); a catalog without a directory (one built from a
+/// (`dir`), both come from its persistent indexes ([`Index::open`],
+/// [`FeatureIndex::open`]; an index missing or stale is built, with
+/// `progress`); a catalog without a directory (one built from a
 /// manifest) is indexed in memory.
 ///
 /// # Errors
 /// Catalog errors.
 pub fn load_index(catalog: &Catalog, dir: Option<&Path>) -> Result<Index> {
-    let index = match dir {
-        Some(dir) => Index::open(dir, catalog)?.0,
-        None => {
-            let _t = timings::stage("index build");
-            Index::new(catalog.pdq_hashes()?)
-        }
-    };
-    let _t = timings::stage("features load");
-    Ok(index
-        .with_features(catalog.item_features()?)
-        .with_frame_features(catalog.frame_features()?))
+    load_index_with(catalog, dir, &mut |_, _| {})
 }
 
-/// Brings the archive's persistent hash index up to date after items
-/// were added outside `archive` (an import): opening it folds in
-/// [`MERGE_AT`] or more new hashes, or rebuilds a stale one, and saves
-/// the result (see [`Index::open`]).
+/// [`load_index`] with the progress of a feature index build (items
+/// done, items in all).
 ///
 /// # Errors
 /// Catalog errors.
+pub fn load_index_with(
+    catalog: &Catalog,
+    dir: Option<&Path>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Index> {
+    match dir {
+        Some(dir) => {
+            let index = Index::open(dir, catalog)?.0;
+            Ok(index.with_feature_index(FeatureIndex::open(dir, catalog, progress)?))
+        }
+        None => {
+            let _t = timings::stage("index build");
+            let mut entries = Vec::new();
+            catalog.feature_rows(ItemId(0), ItemId(i64::MAX), &mut |r| {
+                if let Ok(features) = r.features {
+                    entries.push(FeatureEntry {
+                        key: r.key,
+                        span: r.span,
+                        features,
+                    });
+                }
+            })?;
+            Ok(Index::new(catalog.pdq_hashes()?)
+                .with_feature_index(FeatureIndex::in_memory(entries)))
+        }
+    }
+}
+
+/// Brings the archive's persistent indexes up to date after items were
+/// added (by `archive` or an import): the hash index folds in
+/// [`MERGE_AT`] or more new hashes, or rebuilds a stale one; the feature
+/// index files the new items' features in a segment.
+///
+/// # Errors
+/// Catalog errors, and I/O errors writing the feature index.
 pub fn update_index(archive: &Archive) -> Result<()> {
-    Index::open(archive.dir(), &archive.catalog).map(drop)
+    Index::open(archive.dir(), &archive.catalog).map(drop)?;
+    FeatureIndex::save(archive.dir(), &archive.catalog)
 }
 
 /// Every archived item an analysed file matches, best first: the exact
@@ -377,9 +404,13 @@ pub fn find_in(
     // features (the fit may fail on a flat picture: the PDQ match stands).
     if let Some(q) = &a.features {
         for f in found.iter_mut().filter(|f| f.evidence != Evidence::Sha256) {
-            if let Some(stored) = index.features_of(f.item.id) {
+            let key = crate::store::FeatureKey {
+                item: f.item.id,
+                frame: None,
+            };
+            if let Some(stored) = index.feature_entry(catalog, key)? {
                 let _t = timings::stage("verification");
-                f.alignment = verify::verify(stored, q, &VerifyParams::default());
+                f.alignment = verify::verify(&stored.features, q, &VerifyParams::default());
             }
         }
     }
@@ -399,48 +430,69 @@ pub struct FeatureHit {
 }
 
 /// Pictures and video frames confirmed by local features alone:
-/// nominated by shared descriptors ([`Index::feature_votes`]) or by pHash
-/// and dHash together ([`find_similar`], for each probe), then kept only
-/// when [`verify::verify`] confirms them. Skips items in `exclude`; most
-/// consistent corners first. Pure: the index is all it reads.
+/// nominated by the feature index ([`FeatureIndex::nominate`]: its
+/// shortlist, each then held to the linear vote on its own stored
+/// features) or by pHash and dHash together ([`find_similar`], for each
+/// probe), then kept only when [`verify::verify`] confirms them. Skips
+/// items in `exclude`; most consistent corners first. Stored features
+/// not held by the index are read from `source`.
+///
+/// # Errors
+/// Store errors reading stored features.
 pub fn feature_hits(
     index: &Index,
+    source: &dyn FeatureSource,
     query: &Features,
     probes: &[Probe],
     exclude: &[ItemId],
-) -> Vec<FeatureHit> {
+) -> Result<Vec<FeatureHit>> {
     if query.is_empty() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let vote = timings::stage("feature vote");
     let mirrored = query.mirrored();
-    let mut nominated: Vec<&index::FeatureEntry> = index
-        .feature_votes(query, &mirrored)
-        .into_iter()
-        .map(|(e, _)| e)
+    let (shortlist, tail) = index.features().nominate(query, &mirrored);
+    drop(vote);
+    let fetch = timings::stage("feature fetch");
+    let mut nominated: Vec<FeatureEntry> = tail
+        .iter()
+        .map(|&k| index.features().recent()[k].clone())
+        .filter(|e| !exclude.contains(&e.key.item))
         .collect();
+    for n in shortlist {
+        if exclude.contains(&n.key.item) || nominated.iter().any(|e| e.key == n.key) {
+            continue;
+        }
+        if let Some(e) = index.feature_entry(source, n.key)?
+            && features::vote_count(&e.features, query, &mirrored) >= MIN_VOTES
+        {
+            nominated.push(e);
+        }
+    }
     for probe in probes {
         let h = &probe.hashes;
         for s in find_similar(&h.phashes, &h.dhashes, index, &[]) {
-            for e in index.feature_entries_of(s.item) {
-                if e.span == s.span && !nominated.iter().any(|n| std::ptr::eq(*n, e)) {
+            if exclude.contains(&s.item) {
+                continue;
+            }
+            for e in index.feature_entries_of(source, s.item)? {
+                if e.span == s.span && !nominated.iter().any(|n| n.key == e.key) {
                     nominated.push(e);
                 }
             }
         }
     }
-    drop(vote);
+    drop(fetch);
     let params = VerifyParams::default();
     // Candidates are verified on all cores; the order is restored below.
     use rayon::prelude::*;
-    nominated.retain(|e| !exclude.contains(&e.item));
     let mut out: Vec<FeatureHit> = nominated
         .into_par_iter()
         .filter_map(|e| {
             let _t = timings::stage("verification");
             verify::verify_both(&e.features, query, &mirrored, &params).map(|alignment| {
                 FeatureHit {
-                    item: e.item,
+                    item: e.key.item,
                     span: e.span,
                     alignment,
                 }
@@ -453,7 +505,7 @@ pub fn feature_hits(
             .cmp(&x.alignment.inliers)
             .then(x.item.cmp(&y.item))
     });
-    out
+    Ok(out)
 }
 
 /// [`feature_hits`] as matches, with their items: one per item, its best
@@ -469,7 +521,7 @@ fn verified_by_features(
     };
     let exclude: Vec<ItemId> = already.iter().map(|f| f.item.id).collect();
     let mut out: Vec<Found> = Vec::new();
-    for hit in feature_hits(index, query, &a.probes, &exclude) {
+    for hit in feature_hits(index, catalog, query, &a.probes, &exclude)? {
         let relation = dihedral_of(&hit.alignment);
         let h = &a.probes[0].hashes;
         let pdq_to = |hash: &crate::hash::Hash256| {
@@ -724,6 +776,26 @@ pub fn verify_archive(
             subject: INDEX_FILE.to_string(),
             detail: detail.clone(),
         };
+        each(&p);
+        problems.push(p);
+    }
+    let (feature_problem, damaged) = FeatureIndex::verify(archive.dir(), &archive.catalog)?;
+    let feature_problems = feature_problem
+        .map(|detail| Problem {
+            kind: ProblemKind::FeatureIndex,
+            subject: features::STATE_FILE.to_string(),
+            detail,
+        })
+        .into_iter()
+        .chain(damaged.into_iter().map(|line| {
+            let (subject, detail) = line.split_once(": ").unwrap_or((&line, ""));
+            Problem {
+                kind: ProblemKind::DamagedFeatures,
+                subject: subject.to_string(),
+                detail: format!("{detail}; matched without its local features"),
+            }
+        }));
+    for p in feature_problems {
         each(&p);
         problems.push(p);
     }

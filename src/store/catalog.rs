@@ -288,6 +288,39 @@ pub struct HashState {
     pub last_item: ItemId,
 }
 
+/// Where a stored set of local features belongs: a still picture, or
+/// one kept frame of a video (its number in the item's frame list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct FeatureKey {
+    /// The item.
+    pub item: ItemId,
+    /// For a frame of a video: its `seq`.
+    pub frame: Option<u32>,
+}
+
+/// One stored set of local features, as the catalog holds it.
+#[derive(Debug, Clone)]
+pub struct FeatureRow {
+    /// Whose features these are.
+    pub key: FeatureKey,
+    /// For a frame: the time span (seconds) it stands for.
+    pub span: Option<(f64, f64)>,
+    /// The features, or why the stored row cannot be read (a damaged
+    /// row is that item's problem only: see [`Catalog::feature_rows`]).
+    pub features: std::result::Result<Features, String>,
+}
+
+/// What the feature index needs to know of the catalog to tell whether
+/// its segments are current: changes other than appended items (the
+/// `feature_edits` table) and the last item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeatureState {
+    /// Changes other than appended items.
+    pub edits: i64,
+    /// The last item's id (0 when empty).
+    pub last_item: ItemId,
+}
+
 /// Counts for status lines.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Counts {
@@ -664,6 +697,88 @@ impl Catalog {
         Ok(out)
     }
 
+    /// The catalog's [`FeatureState`].
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn feature_state(&self) -> Result<FeatureState> {
+        Ok(FeatureState {
+            edits: self
+                .conn
+                .query_row("SELECT count FROM feature_edits", [], |r| r.get(0))?,
+            last_item: ItemId(self.conn.query_row(
+                "SELECT coalesce(max(id), 0) FROM item",
+                [],
+                |r| r.get(0),
+            )?),
+        })
+    }
+
+    /// Every stored set of local features of items in `after < id <=
+    /// upto`, in (item, frame) order, handed to `each` as it is read
+    /// (an archive of a million pictures holds gigabytes of them). A row
+    /// that cannot be read is handed over with the reason, not raised:
+    /// one damaged row is one item's problem.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn feature_rows(
+        &self,
+        after: ItemId,
+        upto: ItemId,
+        each: &mut dyn FnMut(FeatureRow),
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare(
+            "SELECT item_id, NULL, NULL, NULL, data FROM item_features
+               WHERE item_id > ?1 AND item_id <= ?2
+             UNION ALL
+             SELECT ff.item_id, ff.seq, f.start_secs, f.end_secs, ff.data FROM frame_features ff
+               LEFT JOIN frame f ON f.item_id = ff.item_id AND f.seq = ff.seq
+               WHERE ff.item_id > ?1 AND ff.item_id <= ?2
+             ORDER BY 1, 2",
+        )?;
+        let mut rows = stmt.query([after.0, upto.0])?;
+        while let Some(r) = rows.next()? {
+            let item = ItemId(r.get(0)?);
+            let frame: Option<i64> = r.get(1)?;
+            let span = r.get::<_, Option<f64>>(2)?.zip(r.get::<_, Option<f64>>(3)?);
+            let data: Vec<u8> = r.get(4)?;
+            each(feature_row(item, frame, span, &data));
+        }
+        Ok(())
+    }
+
+    /// One stored set of local features, when there is one.
+    ///
+    /// # Errors
+    /// SQLite errors (a damaged row comes back as a [`FeatureRow`] whose
+    /// features are the reason).
+    pub fn feature_row(&self, key: FeatureKey) -> Result<Option<FeatureRow>> {
+        let row: Option<(Option<f64>, Option<f64>, Vec<u8>)> = match key.frame {
+            None => self
+                .conn
+                .prepare_cached("SELECT NULL, NULL, data FROM item_features WHERE item_id = ?1")?
+                .query_row([key.item.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?,
+            Some(seq) => self
+                .conn
+                .prepare_cached(
+                    "SELECT f.start_secs, f.end_secs, ff.data FROM frame_features ff
+                       LEFT JOIN frame f ON f.item_id = ff.item_id AND f.seq = ff.seq
+                      WHERE ff.item_id = ?1 AND ff.seq = ?2",
+                )?
+                .query_row(params![key.item.0, seq], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()?,
+        };
+        Ok(
+            row.map(|(a, b, data)| {
+                feature_row(key.item, key.frame.map(i64::from), a.zip(b), &data)
+            }),
+        )
+    }
+
     /// The stored local features of one item, when it has any.
     ///
     /// # Errors
@@ -972,6 +1087,25 @@ pub(crate) fn insert_item(tx: &Transaction<'_>, item: &NewItem, now: &str) -> Re
         insert_features(tx, id, f)?;
     }
     Ok(id)
+}
+
+/// A stored feature row, read.
+fn feature_row(
+    item: ItemId,
+    frame: Option<i64>,
+    span: Option<(f64, f64)>,
+    data: &[u8],
+) -> FeatureRow {
+    let frame = frame.map(|f| u32::try_from(f).unwrap_or(u32::MAX));
+    let features = match (frame, span) {
+        (Some(_), None) => Err("its frame is missing".to_string()),
+        _ => Features::from_bytes(data).map_err(|e| e.to_string()),
+    };
+    FeatureRow {
+        key: FeatureKey { item, frame },
+        span,
+        features,
+    }
 }
 
 /// Stores an item's local features (replacing any).

@@ -280,6 +280,31 @@ const MIGRATIONS: &[&str] = &[
         WHERE c.sighting_id = sighting_text.rowid AND c.field = 'source'
         ORDER BY c.made_at DESC, c.id DESC LIMIT 1)
       WHERE rowid IN (SELECT sighting_id FROM correction WHERE field = 'source');",
+    // The feature index (`matching::features`) follows appended items as
+    // the hash index does; any other change to stored local features (an
+    // update, a deletion, a row stored behind the last item, by firstseen
+    // or by hand) bumps this counter, so its segments are known stale.
+    "CREATE TABLE feature_edits (
+        id    INTEGER PRIMARY KEY CHECK (id = 1),
+        count INTEGER NOT NULL
+    );
+    INSERT INTO feature_edits VALUES (1, 0);
+    CREATE TRIGGER item_features_updated AFTER UPDATE ON item_features
+      BEGIN UPDATE feature_edits SET count = count + 1; END;
+    CREATE TRIGGER item_features_deleted AFTER DELETE ON item_features
+      BEGIN UPDATE feature_edits SET count = count + 1; END;
+    CREATE TRIGGER item_features_inserted_behind AFTER INSERT ON item_features
+      WHEN NEW.item_id < (SELECT max(id) FROM item)
+      BEGIN UPDATE feature_edits SET count = count + 1; END;
+    CREATE TRIGGER frame_features_updated AFTER UPDATE ON frame_features
+      BEGIN UPDATE feature_edits SET count = count + 1; END;
+    CREATE TRIGGER frame_features_deleted AFTER DELETE ON frame_features
+      BEGIN UPDATE feature_edits SET count = count + 1; END;
+    CREATE TRIGGER frame_features_inserted_behind AFTER INSERT ON frame_features
+      WHEN NEW.item_id < (SELECT max(id) FROM item)
+      BEGIN UPDATE feature_edits SET count = count + 1; END;
+    CREATE TRIGGER item_deleted_features AFTER DELETE ON item
+      BEGIN UPDATE feature_edits SET count = count + 1; END;",
 ];
 
 /// Work a migration needs beyond its SQL, run in the same transaction

@@ -59,6 +59,12 @@ pub enum ProblemKind {
     /// The hash index file disagreed with the catalog (it is derived
     /// data, and was rebuilt).
     Index,
+    /// The feature index disagreed with the catalog (derived data: it
+    /// was rebuilt).
+    FeatureIndex,
+    /// A stored set of local features cannot be read: the item is
+    /// matched without them.
+    DamagedFeatures,
 }
 
 impl ProblemKind {
@@ -81,6 +87,8 @@ impl ProblemKind {
             ProblemKind::UnknownHead => "unknown-head",
             ProblemKind::Catalog => "catalog",
             ProblemKind::Index => "index",
+            ProblemKind::FeatureIndex => "feature-index",
+            ProblemKind::DamagedFeatures => "damaged-features",
         }
     }
 }

@@ -568,6 +568,10 @@ fn an_archive_from_before_search_is_indexed_when_opened() {
          DROP INDEX sighting_date; DROP TABLE correction; DROP TABLE redaction;
          DROP INDEX chain_correction; DROP INDEX chain_redaction;
          ALTER TABLE chain DROP COLUMN correction_id; ALTER TABLE chain DROP COLUMN redaction_id;
+         DROP TRIGGER item_features_updated; DROP TRIGGER item_features_deleted;
+         DROP TRIGGER item_features_inserted_behind; DROP TRIGGER frame_features_updated;
+         DROP TRIGGER frame_features_deleted; DROP TRIGGER frame_features_inserted_behind;
+         DROP TRIGGER item_deleted_features; DROP TABLE feature_edits;
          PRAGMA user_version = 6;",
     )
     .unwrap();

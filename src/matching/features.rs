@@ -1,0 +1,1147 @@
+//! The feature index: which stored pictures and video frames share local
+//! features with a query, without reading every stored feature.
+//!
+//! Every check used to vote each stored descriptor against the query's
+//! (the *linear vote*, kept here as the reference and for the few items
+//! not indexed yet), so its cost grew with the archive. This index is a
+//! set of multi-table hash tables over descriptor bits (locality-sensitive
+//! hashing for the Hamming space by bit sampling): each stored descriptor
+//! is filed under [`TABLES`] keys, each a different run of its bits, so a
+//! query descriptor within a few bits of it shares at least one key with
+//! it far more often than an unrelated one does. Beside each filed
+//! descriptor sits a 38-bit sample of its other bits, compared before a
+//! hit counts (as Hamming embedding does in bag-of-features search), so
+//! unrelated descriptors that share a key by chance rarely vote. A query
+//! reads one bucket per table for each of its descriptors (and their
+//! mirrored twins): its cost grows with the postings in those buckets,
+//! about `4 × 2000 × features / 2^18`, not with a pass over the archive.
+//!
+//! The votes rank stored pictures and frames; a bounded shortlist
+//! ([`SHORTLIST`]) of the best goes on to the linear vote on their own
+//! stored features (read from the catalog) and then to geometric
+//! verification, so what is confirmed is exactly what the linear vote
+//! and verification would confirm of the shortlisted entries.
+//!
+//! # Segments
+//! The index is kept as immutable segment files under
+//! `index/features/`, each covering a range of items
+//! (`after < item <= upto`) and at most [`SEGMENT_FEATURES`] features,
+//! listed by `index/features/state.json` (replaced atomically, after the
+//! segment it names is on disk). Items archived after the last segment
+//! are voted on linearly until a writer files them in a new segment
+//! ([`FeatureIndex::save`], at the end of `archive` and `import`). Small
+//! segments are merged (rebuilt from the catalog over their joint range)
+//! as they gather, so there are few. A query is answered segment by
+//! segment, the shape that lets several servers each hold some.
+//!
+//! # Staleness
+//! The state records the catalog's `feature_edits` counter (bumped by
+//! triggers on any change to stored features other than appending), the
+//! last item and its SHA-256, and the kind of features and of index it
+//! was built for. Any difference, a missing or damaged segment, means
+//! the index is rebuilt from the catalog (with progress), or — when the
+//! archive cannot be written — the linear vote is used, with a warning.
+//! `verify` rebuilds every segment and compares it byte for byte.
+//!
+//! # Memory
+//! Segments are mapped, not read: a query touches the pages of the
+//! buckets it reads.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::slab::{Cursor, Slab, u32_at, u64_at};
+use crate::error::{Error, Result};
+use crate::hash::Sha256;
+use crate::hash::features::{self, Descriptor, Features};
+use crate::store::{Catalog, FeatureKey, FeatureRow, FeatureState, ItemId};
+use crate::timings;
+
+/// Folder of the feature index, inside the archive directory.
+pub const DIR: &str = "index/features";
+/// The list of current segments, inside the archive directory.
+pub const STATE_FILE: &str = "index/features/state.json";
+/// Set to `linear` to vote on every stored feature instead of using the
+/// index (the reference it is measured against; a diagnostic).
+pub const LINEAR_VAR: &str = "FIRSTSEEN_FEATURE_INDEX";
+/// The kind of index: the tables, key and signature bits, as filed.
+/// Part of the archive format: a state of another scheme is rebuilt.
+pub const SCHEME: &str = "bitsample-4x18-sig38-v1";
+
+/// Hash tables, each keyed by its own run of descriptor bits.
+pub const TABLES: usize = 4;
+/// Bits of a key, at most (small segments use its leading bits).
+const KEY_BITS: u32 = 20;
+/// Bits of a key in a segment of [`SEGMENT_FEATURES`] features.
+const MAX_BUCKET_BITS: u32 = 18;
+/// Bits of the signature kept beside each filed descriptor.
+const SIG_BITS: u32 = 38;
+/// Largest signature distance (of [`SIG_BITS`]) at which a shared key
+/// counts as a vote: about [`super::VOTE_DISTANCE`] of 256, with room.
+pub const SIG_RADIUS: u32 = 10;
+/// Bits of a posting that number the feature (so a segment holds at
+/// most `2^26` features, about 480,000 pictures): few, large segments,
+/// since a query reads one bucket of each table of each segment.
+const FEATURE_BITS: u32 = 26;
+/// Features in one segment, at most.
+pub const SEGMENT_FEATURES: usize = 1 << FEATURE_BITS;
+/// Stored pictures and frames handed on from the index votes, at most.
+pub const SHORTLIST: usize = 96;
+/// Index votes an entry needs to be shortlisted.
+pub const MIN_INDEX_VOTES: usize = 2;
+
+const MAGIC: &[u8; 16] = b"firstseen-fix\0v1";
+const NO_FRAME: u32 = u32::MAX;
+
+/// The keys and signature a descriptor is filed under: four runs of its
+/// first 128 tests (independent random point pairs; the other 128 are
+/// their reflections, so they are left out), each [`KEY_BITS`] long, and
+/// [`SIG_BITS`] further tests.
+#[inline]
+fn keys(d: &Descriptor) -> ([u32; TABLES], u64) {
+    let run = |w: u64, at: u32| ((w >> at) & ((1 << KEY_BITS) - 1)) as u32;
+    (
+        [run(d[0], 0), run(d[0], 20), run(d[0], 40), run(d[1], 0)],
+        (d[1] >> 20) & ((1 << SIG_BITS) - 1),
+    )
+}
+
+/// Bucket bits for a segment of `n` features: enough that a bucket holds
+/// a handful of postings, at most [`MAX_BUCKET_BITS`].
+fn bucket_bits(n: usize) -> u32 {
+    let log = usize::BITS - n.max(1).leading_zeros();
+    log.saturating_sub(4).clamp(4, MAX_BUCKET_BITS)
+}
+
+/// One stored picture or frame that the index votes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Nominee {
+    /// Whose features.
+    pub key: FeatureKey,
+    /// Stored features that reappear in the query (by the index, or by
+    /// the linear vote for entries not indexed yet).
+    pub votes: usize,
+}
+
+/// A stored picture or frame held in memory with its features (entries
+/// not in a segment yet, or a fetched shortlist entry).
+#[derive(Debug, Clone)]
+pub struct FeatureEntry {
+    /// Whose features.
+    pub key: FeatureKey,
+    /// For a frame: the span it stands for.
+    pub span: Option<(f64, f64)>,
+    /// The features.
+    pub features: Features,
+}
+
+impl FeatureEntry {
+    /// The item.
+    pub fn item(&self) -> ItemId {
+        self.key.item
+    }
+}
+
+/// Where the matcher reads stored features it did not hold: a catalog,
+/// or anything else that keeps them (the shared archive's store).
+pub trait FeatureSource {
+    /// One stored set of features; `None` when there is none. A damaged
+    /// row comes back with its reason.
+    ///
+    /// # Errors
+    /// Store errors.
+    fn feature_row(&self, key: FeatureKey) -> Result<Option<FeatureRow>>;
+
+    /// Every stored set of features of one item (a picture's, or each
+    /// frame's of a video).
+    ///
+    /// # Errors
+    /// Store errors.
+    fn feature_rows_of(&self, item: ItemId) -> Result<Vec<FeatureRow>>;
+}
+
+impl FeatureSource for Catalog {
+    fn feature_row(&self, key: FeatureKey) -> Result<Option<FeatureRow>> {
+        Catalog::feature_row(self, key)
+    }
+
+    fn feature_rows_of(&self, item: ItemId) -> Result<Vec<FeatureRow>> {
+        let mut out = Vec::new();
+        self.feature_rows(ItemId(item.0 - 1), item, &mut |r| out.push(r))?;
+        Ok(out)
+    }
+}
+
+/// No store behind the index: every stored feature is held in memory
+/// (an index built with [`FeatureIndex::in_memory`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HeldOnly;
+
+impl FeatureSource for HeldOnly {
+    fn feature_row(&self, _key: FeatureKey) -> Result<Option<FeatureRow>> {
+        Ok(None)
+    }
+
+    fn feature_rows_of(&self, _item: ItemId) -> Result<Vec<FeatureRow>> {
+        Ok(Vec::new())
+    }
+}
+
+/// One immutable segment, queried in place.
+#[derive(Debug, Clone)]
+struct Segment {
+    slab: Slab,
+    /// Its file name, for a segment on disk.
+    file: Option<String>,
+    after: ItemId,
+    upto: ItemId,
+    n: usize,
+    features: usize,
+    bits: u32,
+    items_at: usize,
+    frames_at: usize,
+    starts_at: usize,
+    /// Per table: offsets (`2^bits + 1` × u32) and postings (u64:
+    /// signature above [`FEATURE_BITS`], feature number below).
+    tables: [(usize, usize); TABLES],
+}
+
+/// A segment's contents before encoding: entries in order and their
+/// descriptors.
+#[derive(Default)]
+struct SegmentInput {
+    keys: Vec<FeatureKey>,
+    starts: Vec<u32>,
+    descriptors: Vec<Descriptor>,
+}
+
+impl SegmentInput {
+    fn push(&mut self, key: FeatureKey, f: &Features) {
+        self.starts.push(self.descriptors.len() as u32);
+        self.keys.push(key);
+        self.descriptors.extend_from_slice(&f.descriptors);
+    }
+
+    fn would_overflow(&self, f: &Features) -> bool {
+        !self.keys.is_empty() && self.descriptors.len() + f.descriptors.len() > SEGMENT_FEATURES
+    }
+}
+
+impl Segment {
+    /// Encodes a segment of the entries in `input`, covering items
+    /// `after < item <= upto`.
+    fn encode(
+        after: ItemId,
+        upto: ItemId,
+        input: &SegmentInput,
+        out: &mut impl Write,
+    ) -> std::io::Result<()> {
+        let n = input.keys.len();
+        let nf = input.descriptors.len().min(SEGMENT_FEATURES);
+        let bits = bucket_bits(nf);
+        let kind = format!("{}/{SCHEME}", features::KIND);
+        out.write_all(MAGIC)?;
+        out.write_all(&(kind.len() as u32).to_le_bytes())?;
+        out.write_all(kind.as_bytes())?;
+        out.write_all(&after.0.to_le_bytes())?;
+        out.write_all(&upto.0.to_le_bytes())?;
+        out.write_all(&(n as u64).to_le_bytes())?;
+        out.write_all(&(nf as u64).to_le_bytes())?;
+        out.write_all(&bits.to_le_bytes())?;
+        let mut w = |values: &mut dyn Iterator<Item = u64>, size: usize| -> std::io::Result<()> {
+            for v in values {
+                out.write_all(&v.to_le_bytes()[..size])?;
+            }
+            Ok(())
+        };
+        w(&mut input.keys.iter().map(|k| k.item.0 as u64), 8)?;
+        w(
+            &mut input
+                .keys
+                .iter()
+                .map(|k| u64::from(k.frame.unwrap_or(NO_FRAME))),
+            4,
+        )?;
+        w(
+            &mut input
+                .starts
+                .iter()
+                .map(|&s| u64::from(s))
+                .chain(std::iter::once(nf as u64)),
+            4,
+        )?;
+        let buckets = 1usize << bits;
+        let filed: Vec<([u32; TABLES], u64)> = input.descriptors[..nf].iter().map(keys).collect();
+        for t in 0..TABLES {
+            let bucket = |k: &[u32; TABLES]| (k[t] >> (KEY_BITS - bits)) as usize;
+            let mut offsets = vec![0u32; buckets + 1];
+            for (k, _) in &filed {
+                offsets[bucket(k) + 1] += 1;
+            }
+            for b in 0..buckets {
+                offsets[b + 1] += offsets[b];
+            }
+            let mut next = offsets.clone();
+            let mut postings = vec![0u64; nf];
+            for (f, (k, sig)) in filed.iter().enumerate() {
+                let b = bucket(k);
+                postings[next[b] as usize] = (sig << FEATURE_BITS) | f as u64;
+                next[b] += 1;
+            }
+            w(&mut offsets.iter().map(|&o| u64::from(o)), 4)?;
+            w(&mut postings.into_iter(), 8)?;
+        }
+        Ok(())
+    }
+
+    /// The segment in `slab`, checked to fit.
+    fn parse(slab: Slab, file: Option<String>) -> std::io::Result<Segment> {
+        let bad = |why: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, why.to_string());
+        let bytes = slab.bytes();
+        let mut c = Cursor::new(bytes, 0);
+        if &c.take::<16>()? != MAGIC {
+            return Err(bad("not a firstseen feature index segment"));
+        }
+        let kind_len = c.u32()? as usize;
+        let kind_at = c.skip(kind_len, 1)?;
+        if bytes[kind_at..kind_at + kind_len] != *format!("{}/{SCHEME}", features::KIND).as_bytes()
+        {
+            return Err(bad("a segment of another kind of features or index"));
+        }
+        let after = ItemId(c.u64()? as i64);
+        let upto = ItemId(c.u64()? as i64);
+        let n = usize::try_from(c.u64()?).map_err(|_| bad("count out of range"))?;
+        let nf = usize::try_from(c.u64()?).map_err(|_| bad("count out of range"))?;
+        let bits = c.u32()?;
+        if nf > SEGMENT_FEATURES || !(1..=KEY_BITS).contains(&bits) {
+            return Err(bad("counts out of range"));
+        }
+        let items_at = c.skip(n, 8)?;
+        let frames_at = c.skip(n, 4)?;
+        let starts_at = c.skip(n + 1, 4)?;
+        let mut tables = [(0, 0); TABLES];
+        for t in &mut tables {
+            let offsets_at = c.skip((1 << bits) + 1, 4)?;
+            let postings_at = c.skip(nf, 8)?;
+            *t = (offsets_at, postings_at);
+        }
+        if c.at != bytes.len() {
+            return Err(bad("trailing bytes"));
+        }
+        let seg = Segment {
+            slab,
+            file,
+            after,
+            upto,
+            n,
+            features: nf,
+            bits,
+            items_at,
+            frames_at,
+            starts_at,
+            tables,
+        };
+        // Offsets must rise to the postings' count, and starts to the
+        // features': a damaged file is found here, not mid-query.
+        let b = seg.slab.bytes();
+        for &(offsets_at, _) in &seg.tables {
+            let mut last = 0;
+            for k in 0..=(1usize << bits) {
+                let o = u32_at(b, offsets_at + 4 * k) as usize;
+                if o < last || o > nf {
+                    return Err(bad("bucket offsets out of order"));
+                }
+                last = o;
+            }
+            if last != nf {
+                return Err(bad("bucket offsets do not cover the postings"));
+            }
+        }
+        let mut last = 0;
+        for k in 0..=n {
+            let s = u32_at(b, starts_at + 4 * k) as usize;
+            if s < last || s > nf {
+                return Err(bad("entry starts out of order"));
+            }
+            last = s;
+        }
+        if last != nf {
+            return Err(bad("entry starts do not cover the features"));
+        }
+        Ok(seg)
+    }
+
+    fn key(&self, k: usize) -> FeatureKey {
+        let b = self.slab.bytes();
+        let frame = u32_at(b, self.frames_at + 4 * k);
+        FeatureKey {
+            item: ItemId(u64_at(b, self.items_at + 8 * k) as i64),
+            frame: (frame != NO_FRAME).then_some(frame),
+        }
+    }
+
+    /// Entry number of feature `f` (entries' starts rise).
+    fn entry_of(&self, f: u32) -> usize {
+        let b = self.slab.bytes();
+        let (mut lo, mut hi) = (0, self.n);
+        // The last entry whose start is <= f.
+        while lo + 1 < hi {
+            let mid = lo + (hi - lo) / 2;
+            if u32_at(b, self.starts_at + 4 * mid) <= f {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    /// Stored features of this segment that reappear among `probes`
+    /// (their keys and signatures), as entries and vote counts.
+    fn votes(&self, probes: &[([u32; TABLES], u64)]) -> Vec<(usize, usize)> {
+        let b = self.slab.bytes();
+        let buckets = 1usize << self.bits;
+        let shift = KEY_BITS - self.bits;
+        let mut hits: Vec<u32> = Vec::new();
+        for (t, &(offsets_at, postings_at)) in self.tables.iter().enumerate() {
+            for (k, sig) in probes {
+                let bucket = ((k[t] >> shift) as usize).min(buckets - 1);
+                let lo = u32_at(b, offsets_at + 4 * bucket) as usize;
+                let hi = u32_at(b, offsets_at + 4 * bucket + 4) as usize;
+                let postings = &b[postings_at + 8 * lo..postings_at + 8 * hi];
+                for p in postings.chunks_exact(8) {
+                    let p = u64::from_le_bytes(p.try_into().expect("eight bytes"));
+                    if ((p >> FEATURE_BITS) ^ sig).count_ones() <= SIG_RADIUS {
+                        hits.push((p & ((1 << FEATURE_BITS) - 1)) as u32);
+                    }
+                }
+            }
+        }
+        hits.sort_unstable();
+        hits.dedup();
+        let mut out: Vec<(usize, usize)> = Vec::new();
+        for f in hits {
+            if (f as usize) >= self.features {
+                continue;
+            }
+            let e = self.entry_of(f);
+            match out.last_mut() {
+                Some((last, v)) if *last == e => *v += 1,
+                _ => out.push((e, 1)),
+            }
+        }
+        out
+    }
+}
+
+/// What `state.json` records.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+struct State {
+    features: String,
+    scheme: String,
+    edits: i64,
+    /// The last item the segments cover.
+    upto: i64,
+    /// Its SHA-256: a state of another catalog is stale.
+    upto_sha: Option<String>,
+    segments: Vec<SegmentInfo>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+struct SegmentInfo {
+    file: String,
+    after: i64,
+    upto: i64,
+    entries: u64,
+    features: u64,
+}
+
+/// How the feature index was opened, for `--timings`, `verify` and the
+/// warnings of a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FeatureIndexOpen {
+    /// The segments were current (plus the items archived since).
+    Current,
+    /// There was none (an archive of an earlier version): built.
+    Built,
+    /// It was damaged or stale: rebuilt from the catalog.
+    Rebuilt,
+    /// Built in memory (a manifest's catalog).
+    InMemory,
+    /// None could be built (the archive cannot be written): every stored
+    /// feature is voted on linearly.
+    Linear,
+}
+
+/// The feature index of an archive, or one built in memory.
+#[derive(Debug, Clone, Default)]
+pub struct FeatureIndex {
+    segments: Vec<Segment>,
+    /// Entries after the last segment (or all, for the linear vote),
+    /// with their features.
+    recent: Vec<FeatureEntry>,
+    /// The last item the segments (and `recent`) cover.
+    upto: ItemId,
+    edits: i64,
+    /// Damaged stored rows met, one line each.
+    damaged: Vec<String>,
+    how: Option<FeatureIndexOpen>,
+}
+
+impl FeatureIndex {
+    /// An index over entries held in memory, filed in segments as an
+    /// archive's would be (a manifest's catalog, tests, benches).
+    pub fn in_memory(entries: Vec<FeatureEntry>) -> FeatureIndex {
+        let upto = entries.iter().map(|e| e.key.item).max().unwrap_or_default();
+        let mut sorted: Vec<&FeatureEntry> = entries.iter().collect();
+        sorted.sort_by_key(|e| e.key);
+        let mut segments = Vec::new();
+        let mut input = SegmentInput::default();
+        let mut after = ItemId(i64::MIN);
+        let mut flush = |input: &mut SegmentInput, upto: ItemId, after: &mut ItemId| {
+            if input.keys.is_empty() {
+                return;
+            }
+            let mut bytes = Vec::new();
+            Segment::encode(*after, upto, input, &mut bytes).expect("writing to memory");
+            segments.push(Segment::parse(Slab::heap(bytes), None).expect("a segment just encoded"));
+            *after = upto;
+            *input = SegmentInput::default();
+        };
+        let mut last = ItemId(i64::MIN);
+        for e in sorted {
+            if input.would_overflow(&e.features) && e.key.item != last {
+                flush(&mut input, last, &mut after);
+            }
+            input.push(e.key, &e.features);
+            last = e.key.item;
+        }
+        flush(&mut input, last, &mut after);
+        FeatureIndex {
+            segments,
+            recent: entries,
+            upto,
+            how: Some(FeatureIndexOpen::InMemory),
+            ..FeatureIndex::default()
+        }
+    }
+
+    /// An index that votes linearly on every entry (the reference the
+    /// index is tested against).
+    pub fn linear(entries: Vec<FeatureEntry>) -> FeatureIndex {
+        FeatureIndex {
+            upto: entries.iter().map(|e| e.key.item).max().unwrap_or_default(),
+            recent: entries,
+            how: Some(FeatureIndexOpen::Linear),
+            ..FeatureIndex::default()
+        }
+    }
+
+    /// Opens the feature index of the archive at `dir`: its segments and
+    /// the entries archived since, or — when it is missing, damaged or
+    /// stale — builds it from the catalog (`progress` gets items done and
+    /// items in all), or, when it cannot be written, votes linearly.
+    ///
+    /// # Errors
+    /// Catalog errors.
+    pub fn open(
+        dir: &Path,
+        catalog: &Catalog,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<FeatureIndex> {
+        let state = catalog.feature_state()?;
+        if std::env::var_os(LINEAR_VAR).is_some_and(|v| v == "linear") {
+            let mut index = FeatureIndex {
+                how: Some(FeatureIndexOpen::Linear),
+                edits: state.edits,
+                ..FeatureIndex::default()
+            };
+            index.follow(catalog)?;
+            return Ok(index);
+        }
+        let how = match read_state(dir) {
+            Ok(Some(s)) => match current(dir, &s, state, catalog)? {
+                Some(segments) => {
+                    let mut index = FeatureIndex {
+                        segments,
+                        upto: ItemId(s.upto),
+                        edits: s.edits,
+                        how: Some(FeatureIndexOpen::Current),
+                        ..FeatureIndex::default()
+                    };
+                    index.follow(catalog)?;
+                    return Ok(index);
+                }
+                None => FeatureIndexOpen::Rebuilt,
+            },
+            Ok(None) => FeatureIndexOpen::Built,
+            Err(_) => FeatureIndexOpen::Rebuilt,
+        };
+        match build(dir, catalog, state, progress) {
+            Ok((segments, damaged)) => {
+                let mut index = FeatureIndex {
+                    segments,
+                    upto: state.last_item,
+                    edits: state.edits,
+                    damaged,
+                    how: Some(how),
+                    ..FeatureIndex::default()
+                };
+                index.follow(catalog)?;
+                Ok(index)
+            }
+            Err(Error::Io { .. }) => {
+                // A read-only archive: vote on everything.
+                let mut index = FeatureIndex {
+                    upto: ItemId(0),
+                    edits: state.edits,
+                    how: Some(FeatureIndexOpen::Linear),
+                    ..FeatureIndex::default()
+                };
+                index.follow(catalog)?;
+                Ok(index)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Takes in the entries archived since this index was opened (by
+    /// this process or another): their features join the linearly voted
+    /// tail. Returns false, doing nothing, when the catalog changed
+    /// otherwise (the index must be opened again).
+    ///
+    /// # Errors
+    /// Catalog errors.
+    pub fn follow(&mut self, catalog: &Catalog) -> Result<bool> {
+        let state = catalog.feature_state()?;
+        if state.edits != self.edits {
+            return Ok(false);
+        }
+        let after = self
+            .recent
+            .iter()
+            .map(|e| e.key.item)
+            .max()
+            .unwrap_or(self.upto)
+            .max(self.upto);
+        if state.last_item > after {
+            let damaged = &mut self.damaged;
+            let recent = &mut self.recent;
+            catalog.feature_rows(after, state.last_item, &mut |r| match r.features {
+                Ok(features) => recent.push(FeatureEntry {
+                    key: r.key,
+                    span: r.span,
+                    features,
+                }),
+                Err(why) => damaged.push(damaged_line(&r.key, &why)),
+            })?;
+        }
+        Ok(true)
+    }
+
+    /// Adds the features of one picture or frame archived by this
+    /// process (so its next query sees them without a catalog read).
+    pub fn push(&mut self, entry: FeatureEntry) {
+        self.recent.push(entry);
+    }
+
+    /// How it was opened.
+    pub fn how(&self) -> Option<FeatureIndexOpen> {
+        self.how
+    }
+
+    /// Stored rows that could not be read, one line each ("item 17:
+    /// stored features are malformed: …"): those items are matched
+    /// without their features.
+    pub fn damaged(&self) -> &[String] {
+        &self.damaged
+    }
+
+    /// Entries held in memory (not indexed yet, or all of a linear or
+    /// in-memory index).
+    pub fn recent(&self) -> &[FeatureEntry] {
+        &self.recent
+    }
+
+    /// Features filed in segments.
+    pub fn indexed_features(&self) -> usize {
+        self.segments.iter().map(|s| s.features).sum()
+    }
+
+    /// Bytes of the segments (mapped or in memory).
+    pub fn segment_bytes(&self) -> usize {
+        self.segments.iter().map(|s| s.slab.bytes().len()).sum()
+    }
+
+    /// Number of segments.
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// The stored pictures and frames the query's features point to,
+    /// most votes first: from the segments, the [`SHORTLIST`] entries
+    /// with the most index votes (at least [`MIN_INDEX_VOTES`]); from
+    /// the entries not indexed yet, those the linear vote nominates. The
+    /// segments' nominees still need the linear vote on their own
+    /// features (see [`super::feature_hits`]).
+    pub fn nominate(&self, query: &Features, mirrored: &Features) -> (Vec<Nominee>, Vec<usize>) {
+        use rayon::prelude::*;
+        let probes: Vec<([u32; TABLES], u64)> = query
+            .descriptors
+            .iter()
+            .chain(&mirrored.descriptors)
+            .map(keys)
+            .collect();
+        let mut nominees: Vec<Nominee> = self
+            .segments
+            .par_iter()
+            .flat_map_iter(|s| {
+                s.votes(&probes)
+                    .into_iter()
+                    .filter(|&(_, v)| v >= MIN_INDEX_VOTES)
+                    .map(|(e, votes)| Nominee {
+                        key: s.key(e),
+                        votes,
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        nominees.sort_by(|a, b| b.votes.cmp(&a.votes).then(a.key.cmp(&b.key)));
+        nominees.truncate(SHORTLIST);
+        // Entries the segments hold are voted on there; the rest here.
+        let indexed = !self.segments.is_empty();
+        let tail: Vec<usize> = linear_votes(&self.recent, query, mirrored, &|e| {
+            !(indexed && e.key.item <= self.upto)
+        })
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+        (nominees, tail)
+    }
+
+    /// Writes the entries not yet in a segment as a new segment (merging
+    /// small segments as they gather) and records it, so later commands
+    /// read few rows linearly. What is written is read from the catalog,
+    /// not taken from this index. Does nothing when there is nothing new
+    /// or the index is stale (the next open rebuilds it).
+    ///
+    /// # Errors
+    /// Catalog errors, and I/O errors writing the files.
+    pub fn save(dir: &Path, catalog: &Catalog) -> Result<()> {
+        let state = catalog.feature_state()?;
+        let Ok(Some(s)) = read_state(dir) else {
+            return Ok(());
+        };
+        if s.edits != state.edits || state.last_item.0 <= s.upto {
+            return Ok(());
+        }
+        if current(dir, &s, state, catalog)?.is_none() {
+            return Ok(());
+        }
+        let _t = timings::stage("feature index save");
+        let mut infos = s.segments.clone();
+        let (mut new, _damaged) = write_segments(
+            dir,
+            catalog,
+            ItemId(s.upto),
+            state.last_item,
+            &mut |_, _| {},
+        )?;
+        infos.append(&mut new);
+        // Merge the last two segments while the later is at least half
+        // the earlier (as a binary counter carries), so an archive grown
+        // a little at a time keeps a few large segments.
+        let mut retired = Vec::new();
+        while let [.., a, b] = infos.as_slice()
+            && b.features * 2 >= a.features
+            && a.features + b.features <= SEGMENT_FEATURES as u64
+        {
+            let (after, upto) = (ItemId(a.after), ItemId(b.upto));
+            let (merged, _damaged) = write_segments(dir, catalog, after, upto, &mut |_, _| {})?;
+            retired.extend(infos.split_off(infos.len() - 2));
+            let grew = merged.len() > 1;
+            infos.extend(merged);
+            if grew {
+                break;
+            }
+        }
+        write_state(dir, catalog, state, infos)?;
+        for r in retired {
+            let _ = std::fs::remove_file(dir.join(DIR).join(&r.file));
+        }
+        Ok(())
+    }
+
+    /// Compares every segment with the catalog by building it again and
+    /// comparing the bytes, and rebuilds the index when they differ (it
+    /// is derived data: nothing recorded changes). Returns the problem,
+    /// and the damaged stored rows found.
+    ///
+    /// # Errors
+    /// Catalog errors.
+    pub fn verify(dir: &Path, catalog: &Catalog) -> Result<(Option<String>, Vec<String>)> {
+        let state = catalog.feature_state()?;
+        let mut damaged = Vec::new();
+        let problem = match read_state(dir) {
+            Ok(None) => None,
+            Err(e) => Some(format!("{STATE_FILE} cannot be read ({e})")),
+            Ok(Some(s)) => match current(dir, &s, state, catalog)? {
+                None => None,
+                Some(segments) => {
+                    let mut problem = None;
+                    for seg in &segments {
+                        let mut input = SegmentInput::default();
+                        catalog.feature_rows(seg.after, seg.upto, &mut |r| match r.features {
+                            Ok(f) => input.push(r.key, &f),
+                            Err(why) => damaged.push(damaged_line(&r.key, &why)),
+                        })?;
+                        let mut bytes = Vec::new();
+                        Segment::encode(seg.after, seg.upto, &input, &mut bytes)
+                            .map_err(|e| Error::io(dir.join(DIR), e))?;
+                        if bytes != seg.slab.bytes() {
+                            problem = Some(format!(
+                                "{DIR}/{} differs from the catalog's features of items {} to {}",
+                                seg.file.as_deref().unwrap_or("?"),
+                                seg.after.0 + 1,
+                                seg.upto.0
+                            ));
+                            break;
+                        }
+                    }
+                    problem
+                }
+            },
+        };
+        if problem.is_some() || !damaged.is_empty() {
+            let mut ignore = |_, _| {};
+            let rebuilt = build(dir, catalog, state, &mut ignore);
+            return Ok(match (problem, rebuilt) {
+                (Some(p), Ok((_, d))) => (Some(format!("{p}; rebuilt from the catalog")), d),
+                (Some(p), Err(e)) => (Some(format!("{p}; rebuilding it failed: {e}")), damaged),
+                (None, Ok((_, d))) => (None, d),
+                (None, Err(_)) => (None, damaged),
+            });
+        }
+        Ok((problem, damaged))
+    }
+}
+
+/// The entries of `entries` (those `take` accepts) with at least
+/// [`super::MIN_VOTES`] stored features within [`super::VOTE_DISTANCE`] of
+/// a query descriptor, straight or mirrored: `(position, votes)`, most
+/// votes first. The linear vote, reference of the index.
+pub fn linear_votes(
+    entries: &[FeatureEntry],
+    query: &Features,
+    mirrored: &Features,
+    take: &(dyn Fn(&FeatureEntry) -> bool + Sync),
+) -> Vec<(usize, usize)> {
+    use rayon::prelude::*;
+    let mut out: Vec<(usize, usize)> = entries
+        .par_iter()
+        .enumerate()
+        .filter(|(_, e)| take(e))
+        .filter_map(|(k, e)| {
+            let votes = vote_count(&e.features, query, mirrored);
+            (votes >= super::MIN_VOTES).then_some((k, votes))
+        })
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
+}
+
+/// Stored features of `stored` within [`super::VOTE_DISTANCE`] of any
+/// query descriptor, straight or mirrored.
+pub fn vote_count(stored: &Features, query: &Features, mirrored: &Features) -> usize {
+    stored
+        .descriptors
+        .iter()
+        .filter(|d| {
+            query
+                .descriptors
+                .iter()
+                .chain(&mirrored.descriptors)
+                .any(|e| features::within(d, e, super::VOTE_DISTANCE))
+        })
+        .count()
+}
+
+fn damaged_line(key: &FeatureKey, why: &str) -> String {
+    match key.frame {
+        Some(f) => format!("item {} (frame {f}): {why}", key.item.0),
+        None => format!("item {}: {why}", key.item.0),
+    }
+}
+
+fn read_state(dir: &Path) -> std::io::Result<Option<State>> {
+    match std::fs::read(dir.join(STATE_FILE)) {
+        Ok(b) => serde_json::from_slice(&b)
+            .map(Some)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn sha_of(catalog: &Catalog, item: ItemId) -> Result<Option<Sha256>> {
+    if item.0 == 0 {
+        return Ok(None);
+    }
+    match catalog.item(item) {
+        Ok(i) => Ok(Some(i.sha256)),
+        Err(Error::UnknownItem(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The segments of `s` when it is a current state of this catalog (same
+/// kinds, edits, and last item), each file present and sound, and the
+/// ranges in order without overlap; `None` otherwise.
+fn current(
+    dir: &Path,
+    s: &State,
+    state: FeatureState,
+    catalog: &Catalog,
+) -> Result<Option<Vec<Segment>>> {
+    if s.features != features::KIND
+        || s.scheme != SCHEME
+        || s.edits != state.edits
+        || s.upto > state.last_item.0
+        || sha_of(catalog, ItemId(s.upto))?.map(|h| h.to_string()) != s.upto_sha
+    {
+        return Ok(None);
+    }
+    let _t = timings::stage("feature index read");
+    let mut segments = Vec::with_capacity(s.segments.len());
+    let mut after = 0;
+    for info in &s.segments {
+        if info.after < after || info.upto <= info.after || !is_segment_name(&info.file) {
+            return Ok(None);
+        }
+        let path = dir.join(DIR).join(&info.file);
+        let Ok(file) = std::fs::File::open(&path) else {
+            return Ok(None);
+        };
+        let Ok(seg) =
+            Slab::of_file(file).and_then(|slab| Segment::parse(slab, Some(info.file.clone())))
+        else {
+            return Ok(None);
+        };
+        if seg.after.0 != info.after
+            || seg.upto.0 != info.upto
+            || seg.features as u64 != info.features
+        {
+            return Ok(None);
+        }
+        after = info.upto;
+        segments.push(seg);
+    }
+    if after > s.upto {
+        return Ok(None);
+    }
+    Ok(Some(segments))
+}
+
+fn is_segment_name(name: &str) -> bool {
+    name.starts_with("seg-")
+        && name.ends_with(".fix")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+/// Builds the whole index from the catalog: new segments, a new state,
+/// and the old files removed.
+fn build(
+    dir: &Path,
+    catalog: &Catalog,
+    state: FeatureState,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(Vec<Segment>, Vec<String>)> {
+    let _t = timings::stage("feature index build");
+    let old: Vec<PathBuf> = std::fs::read_dir(dir.join(DIR))
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(is_segment_name)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let (infos, damaged) = write_segments(dir, catalog, ItemId(0), state.last_item, progress)?;
+    write_state(dir, catalog, state, infos.clone())?;
+    let names: Vec<&str> = infos.iter().map(|i| i.file.as_str()).collect();
+    for p in old {
+        if !p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| names.contains(&n))
+        {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    let Ok(Some(s)) = read_state(dir) else {
+        return Err(Error::io(
+            dir.join(STATE_FILE),
+            std::io::Error::other("the state just written cannot be read"),
+        ));
+    };
+    let segments = current(dir, &s, state, catalog)?.ok_or_else(|| {
+        Error::io(
+            dir.join(STATE_FILE),
+            std::io::Error::other("the segments just written cannot be read"),
+        )
+    })?;
+    Ok((segments, damaged))
+}
+
+/// Writes segments covering items `after < item <= upto`, each of at most
+/// [`SEGMENT_FEATURES`] features, and returns what they hold.
+fn write_segments(
+    dir: &Path,
+    catalog: &Catalog,
+    after: ItemId,
+    upto: ItemId,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(Vec<SegmentInfo>, Vec<String>)> {
+    let folder = dir.join(DIR);
+    std::fs::create_dir_all(&folder).map_err(|e| Error::io(&folder, e))?;
+    let mut infos = Vec::new();
+    let mut damaged = Vec::new();
+    let mut input = SegmentInput::default();
+    let mut start = after;
+    let mut last = after;
+    let mut failed: Option<Error> = None;
+    let total = (upto.0 - after.0).max(0) as u64;
+    let mut flush = |input: &mut SegmentInput, from: ItemId, to: ItemId| -> Result<()> {
+        // Items without features need no segment.
+        if to <= from || input.keys.is_empty() {
+            return Ok(());
+        }
+        let info = write_segment(dir, from, to, input)?;
+        infos.push(info);
+        *input = SegmentInput::default();
+        Ok(())
+    };
+    catalog.feature_rows(after, upto, &mut |r| {
+        if failed.is_some() {
+            return;
+        }
+        let f = match r.features {
+            Ok(f) => f,
+            Err(why) => {
+                damaged.push(damaged_line(&r.key, &why));
+                return;
+            }
+        };
+        if r.key.item != last && input.would_overflow(&f) {
+            if let Err(e) = flush(&mut input, start, last) {
+                failed = Some(e);
+                return;
+            }
+            start = last;
+            progress((last.0 - after.0) as u64, total);
+        }
+        input.push(r.key, &f);
+        last = r.key.item;
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    flush(&mut input, start, upto)?;
+    progress(total, total);
+    Ok((infos, damaged))
+}
+
+/// Writes one segment file: a temporary file in the archive's `tmp/`,
+/// fsynced, renamed into place under a name no other writer uses.
+fn write_segment(
+    dir: &Path,
+    after: ItemId,
+    upto: ItemId,
+    input: &SegmentInput,
+) -> Result<SegmentInfo> {
+    let name = format!(
+        "seg-{:012}-{:012}-{}.fix",
+        after.0 + 1,
+        upto.0,
+        unique_suffix()
+    );
+    let path = dir.join(DIR).join(&name);
+    write_atomically(dir, &path, &mut |out| {
+        Segment::encode(after, upto, input, out)
+    })?;
+    Ok(SegmentInfo {
+        file: name,
+        after: after.0,
+        upto: upto.0,
+        entries: input.keys.len() as u64,
+        features: input.descriptors.len().min(SEGMENT_FEATURES) as u64,
+    })
+}
+
+fn write_state(
+    dir: &Path,
+    catalog: &Catalog,
+    state: FeatureState,
+    segments: Vec<SegmentInfo>,
+) -> Result<()> {
+    let upto = state.last_item.0;
+    let s = State {
+        features: features::KIND.to_string(),
+        scheme: SCHEME.to_string(),
+        edits: state.edits,
+        upto,
+        upto_sha: sha_of(catalog, ItemId(upto))?.map(|h| h.to_string()),
+        segments,
+    };
+    let json = serde_json::to_vec_pretty(&s)
+        .map_err(|e| Error::io(dir.join(STATE_FILE), std::io::Error::other(e)))?;
+    write_atomically(dir, &dir.join(STATE_FILE), &mut |out| out.write_all(&json))
+}
+
+fn unique_suffix() -> String {
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    format!(
+        "{:x}{:x}{:x}",
+        nanos,
+        std::process::id(),
+        SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
+/// Writes `path` through a temporary file in the archive's `tmp/`
+/// (cleaned like the object store's), fsynced, then renamed over it.
+fn write_atomically(
+    dir: &Path,
+    path: &Path,
+    write: &mut dyn FnMut(&mut BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> Result<()> {
+    let tmp = dir
+        .join("tmp")
+        .join(format!("features.{}", unique_suffix()));
+    let written = (|| -> std::io::Result<()> {
+        std::fs::create_dir_all(dir.join("tmp"))?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let file = std::fs::File::create(&tmp)?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        write(&mut out)?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}
