@@ -340,7 +340,7 @@ fn main() {
             work.join(format!("n{size}"))
         };
         let marker = dir.join(format!("done-{size}"));
-        if !marker.is_file() {
+        if dir != base && !marker.is_file() {
             let _ = std::fs::remove_dir_all(&dir);
             let st = Command::new("cp")
                 .arg("-a")

@@ -506,7 +506,7 @@ pub enum CheckOutcome {
 }
 
 /// Totals for a `check` batch.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct CheckSummary {
     /// Files matching something.
     pub known: u64,
@@ -516,6 +516,10 @@ pub struct CheckSummary {
     pub failed: u64,
     /// Interrupted before the end.
     pub interrupted: bool,
+    /// Said once about the archive (damaged stored features, an index
+    /// that could not be written).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Checks `files` against `archive` without modifying it.
@@ -579,6 +583,7 @@ pub fn check_catalog(
         Ok(())
     })?;
     summary.interrupted = !completed;
+    summary.warnings = index.warnings();
     Ok(summary)
 }
 

@@ -112,6 +112,10 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         },
     )?;
     summary.failed += inputs.errors.len() as u64;
+    let archive_label = dir.as_deref().unwrap_or(std::path::Path::new("manifest"));
+    for w in &summary.warnings {
+        bar.suspend(|| super::output::warn(archive_label, w));
+    }
     if ctx.json {
         print_json(&firstseen::shapes::check(
             outcomes,

@@ -458,6 +458,27 @@ impl Index {
         seen
     }
 
+    /// What a command should say once about the archive's indexes: the
+    /// stored feature rows that cannot be read (those items are matched
+    /// without their features), and a feature index that could not be
+    /// written (every stored feature is then voted on, slowly).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .take_damaged()
+            .into_iter()
+            .map(|d| format!("stored local features of {d}; matched without them"))
+            .collect();
+        if self.features.how() == Some(super::FeatureIndexOpen::Linear)
+            && std::env::var_os(super::features::LINEAR_VAR).is_none()
+        {
+            out.push(
+                "the feature index cannot be written here: every stored feature is voted on linearly (slow in a large archive; run a command that can write the archive once)"
+                    .to_string(),
+            );
+        }
+        out
+    }
+
     fn note_damaged(&self, line: String) {
         if let Ok(mut d) = self.damaged.lock()
             && !d.contains(&line)

@@ -8,6 +8,7 @@ mod circulating;
 mod concurrency;
 mod crash;
 mod desk;
+mod feature_index;
 mod filesystems;
 mod manifest;
 mod report;
