@@ -101,6 +101,12 @@ const NO_FRAME: u32 = u32::MAX;
 /// [`SIG_BITS`] further tests.
 #[inline]
 fn keys(d: &Descriptor) -> ([u32; TABLES], u64) {
+    filed_keys(&[d[0], d[1]])
+}
+
+/// [`keys`] of the two words of a descriptor they are taken from.
+#[inline]
+fn filed_keys(d: &[u64; 2]) -> ([u32; TABLES], u64) {
     let run = |w: u64, at: u32| ((w >> at) & ((1 << KEY_BITS) - 1)) as u32;
     (
         [run(d[0], 0), run(d[0], 20), run(d[0], 40), run(d[1], 0)],
@@ -208,20 +214,22 @@ struct Segment {
     tables: [(usize, usize); TABLES],
 }
 
-/// A segment's contents before encoding: entries in order and their
-/// descriptors.
+/// A segment's contents before encoding: entries in order and the two
+/// words of each descriptor its keys and signature come from (half a
+/// descriptor: a segment of 2^26 features is built in about 1 GB).
 #[derive(Default)]
 struct SegmentInput {
     keys: Vec<FeatureKey>,
     starts: Vec<u32>,
-    descriptors: Vec<Descriptor>,
+    descriptors: Vec<[u64; 2]>,
 }
 
 impl SegmentInput {
     fn push(&mut self, key: FeatureKey, f: &Features) {
         self.starts.push(self.descriptors.len() as u32);
         self.keys.push(key);
-        self.descriptors.extend_from_slice(&f.descriptors);
+        self.descriptors
+            .extend(f.descriptors.iter().map(|d| [d[0], d[1]]));
     }
 
     fn would_overflow(&self, f: &Features) -> bool {
@@ -273,20 +281,21 @@ impl Segment {
             4,
         )?;
         let buckets = 1usize << bits;
-        let filed: Vec<([u32; TABLES], u64)> = input.descriptors[..nf].iter().map(keys).collect();
+        let filed = &input.descriptors[..nf];
         for t in 0..TABLES {
             let bucket = |k: &[u32; TABLES]| (k[t] >> (KEY_BITS - bits)) as usize;
             let mut offsets = vec![0u32; buckets + 1];
-            for (k, _) in &filed {
-                offsets[bucket(k) + 1] += 1;
+            for d in filed {
+                offsets[bucket(&filed_keys(d).0) + 1] += 1;
             }
             for b in 0..buckets {
                 offsets[b + 1] += offsets[b];
             }
             let mut next = offsets.clone();
             let mut postings = vec![0u64; nf];
-            for (f, (k, sig)) in filed.iter().enumerate() {
-                let b = bucket(k);
+            for (f, d) in filed.iter().enumerate() {
+                let (k, sig) = filed_keys(d);
+                let b = bucket(&k);
                 postings[next[b] as usize] = (sig << FEATURE_BITS) | f as u64;
                 next[b] += 1;
             }
