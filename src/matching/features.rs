@@ -52,9 +52,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::index::sha_of;
 use super::slab::{Cursor, Slab, u32_at, u64_at};
 use crate::error::{Error, Result};
-use crate::hash::Sha256;
 use crate::hash::features::{self, Descriptor, Features};
 use crate::store::{Catalog, FeatureKey, FeatureRow, FeatureState, ItemId};
 use crate::timings;
@@ -891,17 +891,6 @@ fn read_state(dir: &Path) -> std::io::Result<Option<State>> {
             .map(Some)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-fn sha_of(catalog: &Catalog, item: ItemId) -> Result<Option<Sha256>> {
-    if item.0 == 0 {
-        return Ok(None);
-    }
-    match catalog.item(item) {
-        Ok(i) => Ok(Some(i.sha256)),
-        Err(Error::UnknownItem(_)) => Ok(None),
         Err(e) => Err(e),
     }
 }

@@ -716,7 +716,9 @@ fn snapshot_of(catalog: &Catalog) -> Result<Snapshot> {
     Ok(Snapshot::build(state, last_sha, &rows))
 }
 
-fn sha_of(catalog: &Catalog, item: ItemId) -> Result<Option<Sha256>> {
+/// The SHA-256 of an item, when it exists (none for item 0): what a
+/// saved index records of the last item it holds.
+pub(super) fn sha_of(catalog: &Catalog, item: ItemId) -> Result<Option<Sha256>> {
     if item.0 == 0 {
         return Ok(None);
     }
