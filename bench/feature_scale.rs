@@ -87,6 +87,24 @@ fn check(archive: &Path, file: &Path, linear: bool, expect: &str) -> Run {
     }
 }
 
+/// `firstseen archive` of the folder `dir` into `archive`, which must
+/// succeed.
+fn archive_into(archive: &Path, args: &[&str], dir: &Path) {
+    let out = Command::new(firstseen())
+        .arg("--archive")
+        .arg(archive)
+        .arg("archive")
+        .args(args)
+        .arg(dir)
+        .output()
+        .expect("archive");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn sql(archive: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open(archive.join("catalog.sqlite")).expect("catalog")
 }
@@ -267,22 +285,10 @@ fn main() {
                 .expect("write");
             }
         }
-        let out = Command::new(firstseen())
-            .arg("--archive")
-            .arg(&base)
-            .args([
-                "archive",
-                "--no-copy",
-                "--source",
-                "https://example.org/real",
-            ])
-            .arg(&real_dir)
-            .output()
-            .expect("archive");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        archive_into(
+            &base,
+            &["--no-copy", "--source", "https://example.org/real"],
+            &real_dir,
         );
         std::fs::write(base.join("done"), b"").expect("mark");
     }
@@ -455,18 +461,7 @@ fn main() {
     }
     let rate = |archive: &Path| {
         let t = Instant::now();
-        let out = Command::new(firstseen())
-            .arg("--archive")
-            .arg(archive)
-            .args(["archive", "--no-copy"])
-            .arg(&fresh)
-            .output()
-            .expect("archive");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        archive_into(archive, &["--no-copy"], &fresh);
         12.0 / t.elapsed().as_secs_f64()
     };
     let empty = work.join("empty-archive");

@@ -39,7 +39,7 @@
 //! triggers on any change to stored features other than appending), the
 //! last item and its SHA-256, and the kind of features and of index it
 //! was built for. Any difference, a missing or damaged segment, means
-//! the index is rebuilt from the catalog (with progress), or — when the
+//! the index is rebuilt from the catalog, or — when the
 //! archive cannot be written — the linear vote is used, with a warning.
 //! `verify` rebuilds every segment and compares it byte for byte.
 //!
@@ -147,6 +147,22 @@ impl FeatureEntry {
     /// The item.
     pub fn item(&self) -> ItemId {
         self.key.item
+    }
+
+    /// A stored row, read; a damaged one gives the line that names it
+    /// ("item 17: stored features are malformed: …").
+    ///
+    /// # Errors
+    /// The row's features cannot be read.
+    pub fn from_row(r: FeatureRow) -> std::result::Result<FeatureEntry, String> {
+        match r.features {
+            Ok(features) => Ok(FeatureEntry {
+                key: r.key,
+                span: r.span,
+                features,
+            }),
+            Err(why) => Err(damaged_line(&r.key, &why)),
+        }
     }
 }
 
@@ -562,59 +578,43 @@ impl FeatureIndex {
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<FeatureIndex> {
         let state = catalog.feature_state()?;
-        if std::env::var_os(LINEAR_VAR).is_some_and(|v| v == "linear") {
-            let mut index = FeatureIndex {
-                how: Some(FeatureIndexOpen::Linear),
-                edits: state.edits,
-                ..FeatureIndex::default()
-            };
-            index.follow(catalog)?;
-            return Ok(index);
-        }
-        let how = match read_state(dir) {
-            Ok(Some(s)) => match current(dir, &s, state, catalog)? {
-                Some(segments) => {
-                    let mut index = FeatureIndex {
-                        segments,
-                        upto: ItemId(s.upto),
-                        edits: s.edits,
-                        how: Some(FeatureIndexOpen::Current),
-                        ..FeatureIndex::default()
-                    };
-                    index.follow(catalog)?;
-                    return Ok(index);
-                }
-                None => FeatureIndexOpen::Rebuilt,
-            },
-            Ok(None) => FeatureIndexOpen::Built,
-            Err(_) => FeatureIndexOpen::Rebuilt,
+        // Until segments are found or built, every entry is voted on
+        // linearly: when forced, and for an archive that cannot be
+        // written (a build fails with an I/O error).
+        let mut index = FeatureIndex {
+            edits: state.edits,
+            how: Some(FeatureIndexOpen::Linear),
+            ..FeatureIndex::default()
         };
-        match build(dir, catalog, state, progress) {
-            Ok((segments, damaged)) => {
-                let mut index = FeatureIndex {
-                    segments,
-                    upto: state.last_item,
-                    edits: state.edits,
-                    damaged,
-                    how: Some(how),
-                    ..FeatureIndex::default()
-                };
-                index.follow(catalog)?;
-                Ok(index)
+        if std::env::var_os(LINEAR_VAR).is_none_or(|v| v != "linear") {
+            let stale = match read_state(dir) {
+                Ok(Some(s)) => match current(dir, &s, state, catalog)? {
+                    Some(segments) => {
+                        index.segments = segments;
+                        index.upto = ItemId(s.upto);
+                        index.how = Some(FeatureIndexOpen::Current);
+                        None
+                    }
+                    None => Some(FeatureIndexOpen::Rebuilt),
+                },
+                Ok(None) => Some(FeatureIndexOpen::Built),
+                Err(_) => Some(FeatureIndexOpen::Rebuilt),
+            };
+            if let Some(how) = stale {
+                match build(dir, catalog, state, progress) {
+                    Ok((segments, damaged)) => {
+                        index.segments = segments;
+                        index.upto = state.last_item;
+                        index.damaged = damaged;
+                        index.how = Some(how);
+                    }
+                    Err(Error::Io { .. }) => {}
+                    Err(e) => return Err(e),
+                }
             }
-            Err(Error::Io { .. }) => {
-                // A read-only archive: vote on everything.
-                let mut index = FeatureIndex {
-                    upto: ItemId(0),
-                    edits: state.edits,
-                    how: Some(FeatureIndexOpen::Linear),
-                    ..FeatureIndex::default()
-                };
-                index.follow(catalog)?;
-                Ok(index)
-            }
-            Err(e) => Err(e),
         }
+        index.follow(catalog)?;
+        Ok(index)
     }
 
     /// Takes in the entries archived since this index was opened (by
@@ -639,14 +639,14 @@ impl FeatureIndex {
         if state.last_item > after {
             let damaged = &mut self.damaged;
             let recent = &mut self.recent;
-            catalog.feature_rows(after, state.last_item, &mut |r| match r.features {
-                Ok(features) => recent.push(FeatureEntry {
-                    key: r.key,
-                    span: r.span,
-                    features,
-                }),
-                Err(why) => damaged.push(damaged_line(&r.key, &why)),
-            })?;
+            catalog.feature_rows(
+                after,
+                state.last_item,
+                &mut |r| match FeatureEntry::from_row(r) {
+                    Ok(e) => recent.push(e),
+                    Err(line) => damaged.push(line),
+                },
+            )?;
         }
         Ok(true)
     }

@@ -434,11 +434,6 @@ impl Index {
         &self.features
     }
 
-    /// The feature index, to follow the catalog.
-    pub fn features_mut(&mut self) -> &mut FeatureIndex {
-        &mut self.features
-    }
-
     /// Adds the features of one picture or frame archived by this run.
     pub fn push_features(&mut self, entry: FeatureEntry) {
         self.features.push(entry);
@@ -530,20 +525,9 @@ impl Index {
     }
 
     fn entry_of_row(&self, r: FeatureRow) -> Option<FeatureEntry> {
-        match r.features {
-            Ok(features) => Some(FeatureEntry {
-                key: r.key,
-                span: r.span,
-                features,
-            }),
-            Err(why) => {
-                self.note_damaged(match r.key.frame {
-                    Some(f) => format!("item {} (frame {f}): {why}", r.key.item.0),
-                    None => format!("item {}: {why}", r.key.item.0),
-                });
-                None
-            }
-        }
+        FeatureEntry::from_row(r)
+            .map_err(|line| self.note_damaged(line))
+            .ok()
     }
 
     /// The hash entry of an item (and, for a frame, its span).

@@ -250,42 +250,23 @@ pub struct Overlap {
 /// The matcher's index over everything a catalog holds: PDQ hashes of
 /// photos and frames, and their stored local features. For an archive
 /// (`dir`), both come from its persistent indexes ([`Index::open`],
-/// [`FeatureIndex::open`]; an index missing or stale is built, with
-/// `progress`); a catalog without a directory (one built from a
-/// manifest) is indexed in memory.
+/// [`FeatureIndex::open`]; an index missing or stale is built); a
+/// catalog without a directory (one built from a manifest) is indexed
+/// in memory.
 ///
 /// # Errors
 /// Catalog errors.
 pub fn load_index(catalog: &Catalog, dir: Option<&Path>) -> Result<Index> {
-    load_index_with(catalog, dir, &mut |_, _| {})
-}
-
-/// [`load_index`] with the progress of a feature index build (items
-/// done, items in all).
-///
-/// # Errors
-/// Catalog errors.
-pub fn load_index_with(
-    catalog: &Catalog,
-    dir: Option<&Path>,
-    progress: &mut dyn FnMut(u64, u64),
-) -> Result<Index> {
     match dir {
         Some(dir) => {
             let index = Index::open(dir, catalog)?.0;
-            Ok(index.with_feature_index(FeatureIndex::open(dir, catalog, progress)?))
+            Ok(index.with_feature_index(FeatureIndex::open(dir, catalog, &mut |_, _| {})?))
         }
         None => {
             let _t = timings::stage("index build");
             let mut entries = Vec::new();
             catalog.feature_rows(ItemId(0), ItemId(i64::MAX), &mut |r| {
-                if let Ok(features) = r.features {
-                    entries.push(FeatureEntry {
-                        key: r.key,
-                        span: r.span,
-                        features,
-                    });
-                }
+                entries.extend(FeatureEntry::from_row(r).ok());
             })?;
             Ok(Index::new(catalog.pdq_hashes()?)
                 .with_feature_index(FeatureIndex::in_memory(entries)))

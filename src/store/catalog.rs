@@ -53,10 +53,6 @@ pub struct Item {
     pub warnings: Option<String>,
 }
 
-/// The stored features of one video frame: item, the span (seconds) the
-/// frame stands for, and the features.
-pub type FrameFeatures = (ItemId, (f64, f64), Features);
-
 /// What a new item is made of.
 #[derive(Debug, Clone)]
 pub struct NewItem {
@@ -644,59 +640,6 @@ impl Catalog {
         Ok((state, out))
     }
 
-    /// Every stored set of local features, by item. A malformed blob is
-    /// an error: the catalog was damaged or edited by hand.
-    ///
-    /// # Errors
-    /// SQLite errors; [`Error::Invalid`] for a malformed blob.
-    pub fn item_features(&self) -> Result<Vec<(ItemId, Features)>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT item_id, data FROM item_features ORDER BY item_id")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, data) = row?;
-            let f = Features::from_bytes(&data).map_err(|e| Error::Invalid {
-                what: "catalog",
-                reason: format!("item {id}: {e}"),
-            })?;
-            out.push((ItemId(id), f));
-        }
-        Ok(out)
-    }
-
-    /// Every stored set of local features of video frames: item, the
-    /// span the frame stands for, and the features.
-    ///
-    /// # Errors
-    /// As [`Catalog::item_features`].
-    pub fn frame_features(&self) -> Result<Vec<FrameFeatures>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT ff.item_id, f.start_secs, f.end_secs, ff.data FROM frame_features ff
-               JOIN frame f ON f.item_id = ff.item_id AND f.seq = ff.seq
-              ORDER BY ff.item_id, ff.seq",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, f64>(1)?,
-                r.get::<_, f64>(2)?,
-                r.get::<_, Vec<u8>>(3)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, start, end, data) = row?;
-            let f = Features::from_bytes(&data).map_err(|e| Error::Invalid {
-                what: "catalog",
-                reason: format!("item {id}, frame at {start:.1} s: {e}"),
-            })?;
-            out.push((ItemId(id), (start, end), f));
-        }
-        Ok(out)
-    }
-
     /// The catalog's [`FeatureState`].
     ///
     /// # Errors
@@ -777,25 +720,6 @@ impl Catalog {
                 feature_row(key.item, key.frame.map(i64::from), a.zip(b), &data)
             }),
         )
-    }
-
-    /// The stored local features of one item, when it has any.
-    ///
-    /// # Errors
-    /// As [`Catalog::item_features`].
-    pub fn features_of(&self, item: ItemId) -> Result<Option<Features>> {
-        let data: Option<Vec<u8>> = self
-            .conn
-            .prepare_cached("SELECT data FROM item_features WHERE item_id = ?1")?
-            .query_row([item.0], |r| r.get(0))
-            .optional()?;
-        data.map(|d| {
-            Features::from_bytes(&d).map_err(|e| Error::Invalid {
-                what: "catalog",
-                reason: format!("item {}: {e}", item.0),
-            })
-        })
-        .transpose()
     }
 
     /// Sightings of one item that count, oldest first (by first-seen,

@@ -19,9 +19,9 @@ pub mod verify;
 use std::path::{Path, PathBuf};
 
 pub use catalog::{
-    Catalog, Counts, FeatureKey, FeatureRow, FeatureState, FrameFeatures, HashState, IndexedHash,
-    Item, ItemId, LinkSide, NewItem, NewLink, NewSighting, NewVideo, Sighting, StoredFrame,
-    VariantLink, VideoFacts,
+    Catalog, Counts, FeatureKey, FeatureRow, FeatureState, HashState, IndexedHash, Item, ItemId,
+    LinkSide, NewItem, NewLink, NewSighting, NewVideo, Sighting, StoredFrame, VariantLink,
+    VideoFacts,
 };
 pub use objects::ObjectStore;
 
