@@ -68,14 +68,14 @@ pub const STATE_FILE: &str = "index/features/state.json";
 pub const LINEAR_VAR: &str = "FIRSTSEEN_FEATURE_INDEX";
 /// The kind of index: the tables, key and signature bits, as filed.
 /// Part of the archive format: a state of another scheme is rebuilt.
-pub const SCHEME: &str = "bitsample-4x18-sig38-v1";
+pub const SCHEME: &str = "bitsample-4x20-sig38-v2";
 
 /// Hash tables, each keyed by its own run of descriptor bits.
 pub const TABLES: usize = 4;
 /// Bits of a key, at most (small segments use its leading bits).
 const KEY_BITS: u32 = 20;
 /// Bits of a key in a segment of [`SEGMENT_FEATURES`] features.
-const MAX_BUCKET_BITS: u32 = 18;
+const MAX_BUCKET_BITS: u32 = 20;
 /// Bits of the signature kept beside each filed descriptor.
 const SIG_BITS: u32 = 38;
 /// Largest signature distance (of [`SIG_BITS`]) at which a shared key
@@ -87,6 +87,16 @@ pub const SIG_RADIUS: u32 = 10;
 const FEATURE_BITS: u32 = 26;
 /// Features in one segment, at most.
 pub const SEGMENT_FEATURES: usize = 1 << FEATURE_BITS;
+/// A bucket holding more than this many times a segment's mean (at
+/// least [`STOP_MIN`]) is not read: its descriptors are a pattern that
+/// recurs in photo after photo (a plain edge, a corner of a window), a
+/// *stop word* in bag-of-features terms, which says little about which
+/// picture a query comes from and would cost most of the query's time.
+/// A picture is found by its distinctive features, read in the other
+/// buckets and tables.
+pub const STOP_FACTOR: usize = 16;
+/// The smallest bucket size [`STOP_FACTOR`] can stop.
+pub const STOP_MIN: usize = 64;
 /// Stored pictures and frames handed on from the index votes, at most.
 pub const SHORTLIST: usize = 96;
 /// Index votes an entry needs to be shortlisted.
@@ -95,22 +105,66 @@ pub const MIN_INDEX_VOTES: usize = 2;
 const MAGIC: &[u8; 16] = b"firstseen-fix\0v1";
 const NO_FRAME: u32 = u32::MAX;
 
-/// The keys and signature a descriptor is filed under: four runs of its
-/// first 128 tests (independent random point pairs; the other 128 are
-/// their reflections, so they are left out), each [`KEY_BITS`] long, and
-/// [`SIG_BITS`] further tests.
+/// The bits of a descriptor each table's key is made of, most
+/// significant first (a small segment's buckets use the leading ones).
+/// The descriptor's tests compare random point pairs around an oriented
+/// corner, so many are far from even and neighbours agree: keys made of
+/// runs of bits put a few percent of a real photo's features in one
+/// bucket. These were chosen by `cargo bench --bench key_bits` on the
+/// corpus photos, table by table, for the most even split of real
+/// features per pair of matching features lost; they are part of
+/// [`SCHEME`].
+const KEY_AT: [[u8; KEY_BITS as usize]; TABLES] = [
+    [
+        44, 46, 3, 21, 166, 126, 205, 75, 229, 191, 152, 224, 70, 214, 34, 198, 63, 15, 72, 237,
+    ],
+    [
+        56, 174, 212, 79, 130, 119, 248, 1, 59, 250, 86, 165, 118, 106, 238, 246, 231, 12, 173, 109,
+    ],
+    [
+        160, 5, 78, 37, 25, 206, 207, 209, 23, 28, 10, 24, 122, 19, 105, 193, 143, 157, 96, 254,
+    ],
+    [
+        172, 189, 149, 54, 73, 239, 77, 127, 171, 138, 18, 203, 151, 42, 147, 233, 50, 128, 8, 65,
+    ],
+];
+/// The bits of the signature: of the rest, those that best keep matching
+/// features together while splitting others (same bench).
+const SIG_AT: [u8; SIG_BITS as usize] = [
+    102, 32, 14, 85, 30, 6, 213, 145, 134, 230, 184, 178, 131, 135, 88, 158, 61, 7, 217, 142, 45,
+    194, 2, 223, 66, 226, 167, 181, 104, 17, 94, 197, 89, 232, 168, 113, 40, 98,
+];
+
+/// A descriptor as filed: its [`TABLES`] keys (each [`KEY_BITS`], table
+/// `t` at bit `KEY_BITS * t`) and its signature above them, in one word
+/// (a segment of 2^26 features is built in about 1 GB).
+type Filed = u128;
+
+/// Gathers the bits of `d` at `at`, the first the most significant.
 #[inline]
-fn keys(d: &Descriptor) -> ([u32; TABLES], u64) {
-    filed_keys(&[d[0], d[1]])
+fn gather(d: &Descriptor, at: &[u8]) -> u64 {
+    at.iter().fold(0, |k, &b| {
+        (k << 1) | ((d[usize::from(b) / 64] >> (b % 64)) & 1)
+    })
 }
 
-/// [`keys`] of the two words of a descriptor they are taken from.
+/// The filed form of a descriptor.
 #[inline]
-fn filed_keys(d: &[u64; 2]) -> ([u32; TABLES], u64) {
-    let run = |w: u64, at: u32| ((w >> at) & ((1 << KEY_BITS) - 1)) as u32;
+fn filed(d: &Descriptor) -> Filed {
+    let mut f = Filed::from(gather(d, &SIG_AT)) << (KEY_BITS as usize * TABLES);
+    for (t, at) in KEY_AT.iter().enumerate() {
+        f |= Filed::from(gather(d, at)) << (KEY_BITS as usize * t);
+    }
+    f
+}
+
+/// The keys and signature of a filed descriptor.
+#[inline]
+fn keys(f: Filed) -> ([u32; TABLES], u64) {
+    let key = |t: usize| ((f >> (KEY_BITS as usize * t)) & ((1 << KEY_BITS) - 1)) as u32;
     (
-        [run(d[0], 0), run(d[0], 20), run(d[0], 40), run(d[1], 0)],
-        (d[1] >> 20) & ((1 << SIG_BITS) - 1),
+        [key(0), key(1), key(2), key(3)],
+        (f >> (KEY_BITS as usize * TABLES)) as u64 & ((1 << SIG_BITS) - 1),
     )
 }
 
@@ -230,22 +284,20 @@ struct Segment {
     tables: [(usize, usize); TABLES],
 }
 
-/// A segment's contents before encoding: entries in order and the two
-/// words of each descriptor its keys and signature come from (half a
-/// descriptor: a segment of 2^26 features is built in about 1 GB).
+/// A segment's contents before encoding: entries in order and each
+/// descriptor as filed.
 #[derive(Default)]
 struct SegmentInput {
     keys: Vec<FeatureKey>,
     starts: Vec<u32>,
-    descriptors: Vec<[u64; 2]>,
+    descriptors: Vec<Filed>,
 }
 
 impl SegmentInput {
     fn push(&mut self, key: FeatureKey, f: &Features) {
         self.starts.push(self.descriptors.len() as u32);
         self.keys.push(key);
-        self.descriptors
-            .extend(f.descriptors.iter().map(|d| [d[0], d[1]]));
+        self.descriptors.extend(f.descriptors.iter().map(filed));
     }
 
     fn would_overflow(&self, f: &Features) -> bool {
@@ -302,7 +354,7 @@ impl Segment {
             let bucket = |k: &[u32; TABLES]| (k[t] >> (KEY_BITS - bits)) as usize;
             let mut offsets = vec![0u32; buckets + 1];
             for d in filed {
-                offsets[bucket(&filed_keys(d).0) + 1] += 1;
+                offsets[bucket(&keys(*d).0) + 1] += 1;
             }
             for b in 0..buckets {
                 offsets[b + 1] += offsets[b];
@@ -310,7 +362,7 @@ impl Segment {
             let mut next = offsets.clone();
             let mut postings = vec![0u64; nf];
             for (f, d) in filed.iter().enumerate() {
-                let (k, sig) = filed_keys(d);
+                let (k, sig) = keys(*d);
                 let b = bucket(&k);
                 postings[next[b] as usize] = (sig << FEATURE_BITS) | f as u64;
                 next[b] += 1;
@@ -423,27 +475,44 @@ impl Segment {
         lo
     }
 
-    /// Stored features of this segment that reappear among `probes`
-    /// (their keys and signatures), as entries and vote counts.
-    fn votes(&self, probes: &[([u32; TABLES], u64)]) -> Vec<(usize, usize)> {
+    /// Stored features of this segment filed under table `t` that
+    /// reappear among `probes` (their keys and signatures), unsorted,
+    /// with repeats. Postings are read from the file, not through the
+    /// mapping (see [`Slab::read_at`]); the bucket offsets are read in
+    /// place.
+    fn hits(&self, t: usize, probes: &[([u32; TABLES], u64)]) -> Result<Vec<u32>> {
         let b = self.slab.bytes();
+        let (offsets_at, postings_at) = self.tables[t];
         let buckets = 1usize << self.bits;
         let shift = KEY_BITS - self.bits;
+        let stop = (STOP_FACTOR * (self.features >> self.bits)).max(STOP_MIN);
         let mut hits: Vec<u32> = Vec::new();
-        for (t, &(offsets_at, postings_at)) in self.tables.iter().enumerate() {
-            for (k, sig) in probes {
-                let bucket = ((k[t] >> shift) as usize).min(buckets - 1);
-                let lo = u32_at(b, offsets_at + 4 * bucket) as usize;
-                let hi = u32_at(b, offsets_at + 4 * bucket + 4) as usize;
-                let postings = &b[postings_at + 8 * lo..postings_at + 8 * hi];
-                for p in postings.chunks_exact(8) {
-                    let p = u64::from_le_bytes(p.try_into().expect("eight bytes"));
-                    if ((p >> FEATURE_BITS) ^ sig).count_ones() <= SIG_RADIUS {
-                        hits.push((p & ((1 << FEATURE_BITS) - 1)) as u32);
-                    }
+        let mut run: Vec<u8> = Vec::new();
+        for (k, sig) in probes {
+            let bucket = ((k[t] >> shift) as usize).min(buckets - 1);
+            let lo = u32_at(b, offsets_at + 4 * bucket) as usize;
+            let hi = u32_at(b, offsets_at + 4 * bucket + 4) as usize;
+            if hi - lo > stop || hi == lo {
+                continue;
+            }
+            run.resize(8 * (hi - lo), 0);
+            self.slab
+                .read_at(postings_at + 8 * lo, &mut run)
+                .map_err(|e| Error::io(Path::new(DIR).join(self.name()), e))?;
+            for p in run.chunks_exact(8) {
+                let p = u64::from_le_bytes(p.try_into().expect("eight bytes"));
+                if ((p >> FEATURE_BITS) ^ sig).count_ones() <= SIG_RADIUS {
+                    hits.push((p & ((1 << FEATURE_BITS) - 1)) as u32);
                 }
             }
         }
+        Ok(hits)
+    }
+
+    /// Entries of this segment and their votes, from the [`Segment::hits`]
+    /// of its tables: a stored feature counts once however many of its
+    /// keys the query shares.
+    fn votes(&self, mut hits: Vec<u32>) -> Vec<(usize, usize)> {
         hits.sort_unstable();
         hits.dedup();
         let mut out: Vec<(usize, usize)> = Vec::new();
@@ -458,6 +527,11 @@ impl Segment {
             }
         }
         out
+    }
+
+    /// The segment's file name, or what it is.
+    fn name(&self) -> &str {
+        self.file.as_deref().unwrap_or("(in memory)")
     }
 }
 
@@ -696,28 +770,43 @@ impl FeatureIndex {
     /// the entries not indexed yet, those the linear vote nominates. The
     /// segments' nominees still need the linear vote on their own
     /// features (see [`super::feature_hits`]).
-    pub fn nominate(&self, query: &Features, mirrored: &Features) -> (Vec<Nominee>, Vec<usize>) {
+    ///
+    /// # Errors
+    /// I/O errors reading a segment file.
+    pub fn nominate(
+        &self,
+        query: &Features,
+        mirrored: &Features,
+    ) -> Result<(Vec<Nominee>, Vec<usize>)> {
         use rayon::prelude::*;
         let probes: Vec<([u32; TABLES], u64)> = query
             .descriptors
             .iter()
             .chain(&mirrored.descriptors)
-            .map(keys)
+            .map(|d| keys(filed(d)))
             .collect();
-        let mut nominees: Vec<Nominee> = self
-            .segments
+        // Each table of each segment on its own thread; then each
+        // segment's hits counted per entry.
+        let jobs: Vec<(usize, usize)> = (0..self.segments.len())
+            .flat_map(|s| (0..TABLES).map(move |t| (s, t)))
+            .collect();
+        let hits: Vec<Vec<u32>> = jobs
             .par_iter()
-            .flat_map_iter(|s| {
-                s.votes(&probes)
+            .map(|&(s, t)| self.segments[s].hits(t, &probes))
+            .collect::<Result<_>>()?;
+        let mut nominees: Vec<Nominee> = Vec::new();
+        for (s, seg) in self.segments.iter().enumerate() {
+            let all: Vec<u32> = hits[s * TABLES..(s + 1) * TABLES].concat();
+            nominees.extend(
+                seg.votes(all)
                     .into_iter()
                     .filter(|&(_, v)| v >= MIN_INDEX_VOTES)
                     .map(|(e, votes)| Nominee {
-                        key: s.key(e),
+                        key: seg.key(e),
                         votes,
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+                    }),
+            );
+        }
         nominees.sort_by(|a, b| b.votes.cmp(&a.votes).then(a.key.cmp(&b.key)));
         nominees.truncate(SHORTLIST);
         // Entries the segments hold are voted on there; the rest here.
@@ -728,7 +817,7 @@ impl FeatureIndex {
         .into_iter()
         .map(|(k, _)| k)
         .collect();
-        (nominees, tail)
+        Ok((nominees, tail))
     }
 
     /// Writes the entries not yet in a segment as a new segment (merging
@@ -923,9 +1012,10 @@ fn current(
         let Ok(file) = std::fs::File::open(&path) else {
             return Ok(None);
         };
-        let Ok(seg) =
-            Slab::of_file(file).and_then(|slab| Segment::parse(slab, Some(info.file.clone())))
-        else {
+        let Ok(seg) = Slab::of_file(file).and_then(|slab| {
+            slab.expect_random_reads();
+            Segment::parse(slab, Some(info.file.clone()))
+        }) else {
             return Ok(None);
         };
         if seg.after.0 != info.after
@@ -1046,6 +1136,9 @@ fn write_segments(
             progress((last.0 - after.0) as u64, total);
         }
         input.push(r.key, &f);
+        if r.key.item != last && r.key.item.0 % 4096 == 0 {
+            progress((r.key.item.0 - after.0) as u64, total);
+        }
         last = r.key.item;
     })?;
     if let Some(e) = failed {

@@ -15,7 +15,9 @@ pub struct Slab(Arc<Backing>);
 
 enum Backing {
     Heap(Vec<u8>),
-    Mapped(memmap2::Mmap),
+    /// The mapping, and the file for reads that should not leave pages
+    /// mapped ([`Slab::read_at`]).
+    Mapped(memmap2::Mmap, File),
 }
 
 impl Slab {
@@ -33,7 +35,7 @@ impl Slab {
         if file.metadata()?.len() > 0
             && let Ok(map) = map(&file)
         {
-            return Ok(Slab(Arc::new(Backing::Mapped(map))));
+            return Ok(Slab(Arc::new(Backing::Mapped(map, file))));
         }
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)?;
@@ -44,13 +46,53 @@ impl Slab {
     pub fn bytes(&self) -> &[u8] {
         match &*self.0 {
             Backing::Heap(v) => v,
-            Backing::Mapped(m) => m,
+            Backing::Mapped(m, _) => m,
+        }
+    }
+
+    /// Copies the bytes at `at` into `out`: from a mapped file by a read
+    /// of the file, so the pages read are not mapped into the process
+    /// (a query reading thousands of scattered runs of a large file would
+    /// otherwise map a neighbourhood of pages around each and hold them
+    /// as resident memory). Callers check bounds against
+    /// [`Slab::bytes`]'s length.
+    ///
+    /// # Errors
+    /// I/O errors reading the file.
+    pub fn read_at(&self, at: usize, out: &mut [u8]) -> std::io::Result<()> {
+        match &*self.0 {
+            Backing::Heap(v) => {
+                out.copy_from_slice(&v[at..at + out.len()]);
+                Ok(())
+            }
+            #[cfg(unix)]
+            Backing::Mapped(_, f) => {
+                use std::os::unix::fs::FileExt;
+                f.read_exact_at(out, at as u64)
+            }
+            #[cfg(not(unix))]
+            Backing::Mapped(m, _) => {
+                out.copy_from_slice(&m[at..at + out.len()]);
+                Ok(())
+            }
+        }
+    }
+
+    /// Tells the system that the mapped bytes will be read at random
+    /// places, a few at a time: no read-ahead, and no neighbouring pages
+    /// mapped along with each one read, so a query's resident memory is
+    /// the pages it reads. Nothing for bytes in memory.
+    pub fn expect_random_reads(&self) {
+        #[cfg(unix)]
+        if let Backing::Mapped(m, _) = &*self.0 {
+            // Advice only: a system that ignores it reads more pages.
+            let _ = m.advise(memmap2::Advice::Random);
         }
     }
 
     /// Whether the bytes are a mapped file.
     pub fn is_mapped(&self) -> bool {
-        matches!(&*self.0, Backing::Mapped(_))
+        matches!(&*self.0, Backing::Mapped(..))
     }
 }
 
