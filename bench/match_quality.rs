@@ -29,7 +29,7 @@ use std::time::Instant;
 use firstseen::analyze::{Analysis, analyze_bytes};
 use firstseen::decode::{self, Limits};
 use firstseen::hash::Sha256;
-use firstseen::matching::{self, Index, Thresholds};
+use firstseen::matching::{self, Index, Matcher, Thresholds};
 use firstseen::pipeline::{self, ArchiveOptions, CheckOutcome, NoProgress, Options};
 use firstseen::store::{Archive, IndexedHash, ItemId, NewSighting};
 use image::RgbImage;
@@ -117,11 +117,21 @@ fn main() {
     };
     let t = Instant::now();
     let mut shas: BTreeMap<PathBuf, Sha256> = BTreeMap::new();
-    pipeline::archive(&mut archive, &photos, &opts, &NoProgress, &stop, &mut |o| {
-        if let pipeline::ArchiveOutcome::Archived { path, sha256, .. } = o {
-            shas.insert(path.clone(), *sha256);
-        }
-    })
+    let mut matcher =
+        Matcher::open(&archive.catalog, Some(archive.dir()), &mut |_, _| {}).expect("matcher");
+    pipeline::archive(
+        &mut archive,
+        &mut matcher,
+        &photos,
+        &opts,
+        &NoProgress,
+        &stop,
+        &mut |o| {
+            if let pipeline::ArchiveOutcome::Archived { path, sha256, .. } = o {
+                shas.insert(path.clone(), *sha256);
+            }
+        },
+    )
     .expect("archiving the corpus");
     let archive_secs = t.elapsed().as_secs_f64();
 
@@ -156,6 +166,7 @@ fn main() {
     let mut misses: Vec<String> = Vec::new();
     pipeline::check(
         &archive,
+        &matcher,
         &files,
         &Options::default(),
         &NoProgress,

@@ -21,7 +21,8 @@ use crate::error::{Error, Result};
 use crate::hash::{self, Dihedral, Sha256};
 use crate::matching::listed::{ListedIndex, ListedMatch};
 use crate::matching::verify::{Alignment, Edit};
-use crate::matching::{self, Evidence, FrameMatch, Index, MatchKind, Overlap, Thresholds};
+use crate::matching::{self, Evidence, FrameMatch, MatchKind, Matcher, Overlap, Thresholds};
+use crate::report::wording;
 use crate::sidecar::{self, SidecarUse};
 use crate::store::{
     Archive, Catalog, FeatureKey, IndexedHash, Item, NewItem, NewLink, NewSighting, NewVideo,
@@ -36,6 +37,9 @@ pub trait Progress: Sync {
     fn advance(&self);
     /// The batch is over.
     fn finish(&self);
+    /// An index is being built before the batch: `done` of `total`
+    /// items filed (`done == total` when it is over).
+    fn indexing(&self, _done: u64, _total: u64) {}
 }
 
 /// A [`Progress`] that shows nothing.
@@ -195,23 +199,26 @@ pub struct Summary {
 }
 
 /// Archives `files` into `archive`, calling `report` for each file in
-/// input order.
+/// input order. `matcher` (opened on this archive, and brought up to
+/// date here) finds what each new file is a variant of, and takes in
+/// what is archived.
 ///
 /// # Errors
 /// Only catalog-wide failures abort the batch; per-file failures are
 /// reported through `report` and counted.
 pub fn archive(
     archive: &mut Archive,
+    matcher: &mut Matcher,
     files: &[PathBuf],
     opts: &ArchiveOptions,
     progress: &dyn Progress,
     stop: &AtomicBool,
     report: &mut dyn FnMut(&ArchiveOutcome),
 ) -> Result<Summary> {
-    let mut index = matching::load_index(&archive.catalog, Some(archive.dir()))?;
+    matcher.follow(&archive.catalog)?;
     let mut summary = Summary::default();
     let completed = analyze_all(files, &opts.common.limits, progress, stop, &mut |r| {
-        let outcome = match r.and_then(|a| archive_one(archive, &mut index, a, opts)) {
+        let outcome = match r.and_then(|a| archive_one(archive, matcher, a, opts)) {
             Ok(outcome) => outcome,
             Err(e) => ArchiveOutcome::Failed {
                 path: error_path(&e).unwrap_or_default(),
@@ -233,7 +240,7 @@ pub fn archive(
     // Fold what was archived into the persistent hash index once enough
     // has gathered. The catalog holds everything already: a failure here
     // loses nothing (the next command reads the newer rows itself).
-    let _ = index.save(archive.dir(), &archive.catalog);
+    let _ = matcher.index().save(archive.dir(), &archive.catalog);
     let _ = matching::FeatureIndex::save(archive.dir(), &archive.catalog);
     Ok(summary)
 }
@@ -247,7 +254,7 @@ fn error_path(e: &Error) -> Option<PathBuf> {
 
 fn archive_one(
     archive: &mut Archive,
-    index: &mut Index,
+    matcher: &mut Matcher,
     a: Analysis,
     opts: &ArchiveOptions,
 ) -> Result<ArchiveOutcome> {
@@ -258,7 +265,8 @@ fn archive_one(
     let found: Vec<matching::Found> = if known.is_some() {
         Vec::new()
     } else {
-        matching::find_all(archive, index, &a, &opts.common.thresholds)?
+        matcher
+            .find(&archive.catalog, &a, &opts.common.thresholds)?
             .into_iter()
             .filter(|f| f.evidence != Evidence::Sha256)
             .filter(|f| {
@@ -273,7 +281,7 @@ fn archive_one(
             sha256: f.item.sha256,
             distance: f.distance,
             relation: f.relation,
-            detail: f.link_detail(),
+            detail: wording::link_detail(f),
         })
         .collect();
     let link_ids = found
@@ -325,7 +333,7 @@ fn archive_one(
     if let Recorded::NewItem(id) = recorded {
         match &a.video {
             None => {
-                index.push(IndexedHash {
+                matcher.index_mut().push(IndexedHash {
                     item: id,
                     hash: fp.pdq.hash,
                     quality: fp.pdq.quality,
@@ -334,7 +342,7 @@ fn archive_one(
                     span: None,
                 });
                 if let Some(features) = stored_features {
-                    index.push_features(matching::FeatureEntry {
+                    matcher.index_mut().push_features(matching::FeatureEntry {
                         key: FeatureKey {
                             item: id,
                             frame: None,
@@ -347,7 +355,7 @@ fn archive_one(
             Some(v) => {
                 for (seq, f) in v.frames.iter().enumerate() {
                     if let Some(feat) = &f.features {
-                        index.push_features(matching::FeatureEntry {
+                        matcher.index_mut().push_features(matching::FeatureEntry {
                             key: FeatureKey {
                                 item: id,
                                 frame: Some(seq as u32),
@@ -356,7 +364,7 @@ fn archive_one(
                             features: feat.clone(),
                         });
                     }
-                    index.push(IndexedHash {
+                    matcher.index_mut().push(IndexedHash {
                         item: id,
                         hash: f.hashes.pdq.pdq.hash,
                         quality: f.hashes.pdq.pdq.quality,
@@ -522,12 +530,14 @@ pub struct CheckSummary {
     pub warnings: Vec<String>,
 }
 
-/// Checks `files` against `archive` without modifying it.
+/// Checks `files` against `archive` without modifying it, with the
+/// matcher kept by the caller (opened on this archive).
 ///
 /// # Errors
 /// Only catalog-wide failures; per-file failures go through `report`.
 pub fn check(
     archive: &Archive,
+    matcher: &Matcher,
     files: &[PathBuf],
     opts: &Options,
     progress: &dyn Progress,
@@ -536,7 +546,7 @@ pub fn check(
 ) -> Result<CheckSummary> {
     check_catalog(
         &archive.catalog,
-        Some(archive.dir()),
+        matcher,
         files,
         opts,
         progress,
@@ -553,25 +563,24 @@ pub fn check(
 /// Only catalog-wide failures; per-file failures go through `report`.
 pub fn check_catalog(
     catalog: &Catalog,
-    dir: Option<&Path>,
+    matcher: &Matcher,
     files: &[PathBuf],
     opts: &Options,
     progress: &dyn Progress,
     stop: &AtomicBool,
     report: &mut dyn FnMut(&CheckOutcome),
 ) -> Result<CheckSummary> {
-    let index = matching::load_index(catalog, dir)?;
     let listed = ListedIndex::new(catalog)?;
     let mut summary = CheckSummary::default();
     let completed = analyze_all(files, &opts.limits, progress, stop, &mut |r| {
-        let outcome = match r.and_then(|a| check_one(catalog, &index, &listed, a, &opts.thresholds))
-        {
-            Ok(o) => o,
-            Err(e) => CheckOutcome::Failed {
-                path: error_path(&e).unwrap_or_default(),
-                error: e.to_string(),
-            },
-        };
+        let outcome =
+            match r.and_then(|a| check_one(catalog, matcher, &listed, a, &opts.thresholds)) {
+                Ok(o) => o,
+                Err(e) => CheckOutcome::Failed {
+                    path: error_path(&e).unwrap_or_default(),
+                    error: e.to_string(),
+                },
+            };
         match &outcome {
             CheckOutcome::Checked {
                 matches, listed, ..
@@ -583,20 +592,23 @@ pub fn check_catalog(
         Ok(())
     })?;
     summary.interrupted = !completed;
-    summary.warnings = index.warnings();
+    summary.warnings = matcher.warnings();
     Ok(summary)
 }
 
 fn check_one(
     catalog: &Catalog,
-    index: &Index,
+    matcher: &Matcher,
     listed: &ListedIndex,
     a: Analysis,
     thresholds: &Thresholds,
 ) -> Result<CheckOutcome> {
-    let listed_matches = listed.find(catalog, &a, thresholds)?;
+    let mut listed_matches = listed.find(catalog, &a, thresholds)?;
+    for l in &mut listed_matches {
+        l.relation_text = wording::relation(l.relation);
+    }
     let mut matches = Vec::new();
-    for f in matching::find_in(catalog, index, &a, thresholds)? {
+    for f in matcher.find(catalog, &a, thresholds)? {
         let kind = f.kind();
         let sightings = catalog.sightings(f.item.id)?;
         let earliest = catalog.earliest_among_variants(f.item.id, EARLIEST_MAX_VARIANTS)?;
@@ -608,10 +620,10 @@ fn check_one(
             kind,
             distance: f.distance,
             relation: f.relation,
-            relation_text: f.relation.describe(),
+            relation_text: wording::relation(f.relation),
             evidence: f.evidence,
-            confirmed_by: f.evidence.describe(),
-            change: f.change_text(),
+            confirmed_by: wording::evidence(f.evidence),
+            change: wording::change(&f),
             edits: f.edits(),
             alignment: f.alignment.clone(),
             phash_distance: f.phash_distance,

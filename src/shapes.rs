@@ -35,7 +35,7 @@ pub fn item(archive: &Archive, item: &Item) -> Result<Value> {
                 "sha256": v.sha256,
                 "distance": v.distance,
                 "relation": v.relation,
-                "relation_text": v.relation.describe(),
+                "relation_text": crate::report::wording::relation(v.relation),
                 "detail": v.detail,
                 "side": v.side,
             })

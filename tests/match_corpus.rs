@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use firstseen::hash::Sha256;
+use firstseen::matching::Matcher;
 use firstseen::pipeline::{
     self, ArchiveOptions, ArchiveOutcome, CheckOutcome, NoProgress, Options,
 };
@@ -61,8 +62,10 @@ fn hard_edits_of_corpus_photos_are_found_and_never_misattributed() {
     let mut archive = Archive::create(&tmp.path().join("a")).unwrap();
     let stop = AtomicBool::new(false);
     let mut shas: Vec<Sha256> = Vec::new();
+    let mut matcher = Matcher::open(&archive.catalog, Some(archive.dir()), &mut |_, _| {}).unwrap();
     pipeline::archive(
         &mut archive,
+        &mut matcher,
         &photos[..archived],
         &ArchiveOptions::default(),
         &NoProgress,
@@ -94,6 +97,7 @@ fn hard_edits_of_corpus_photos_are_found_and_never_misattributed() {
     let mut k = 0;
     pipeline::check(
         &archive,
+        &matcher,
         &files,
         &Options::default(),
         &NoProgress,

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use firstseen::pipeline::{self, ArchiveOptions, ArchiveOutcome, Options};
+use firstseen::matching::Matcher;
+use firstseen::pipeline::{self, ArchiveOptions, ArchiveOutcome, Options, Progress as _};
+use firstseen::report::wording;
 use firstseen::{Archive, walk};
 
 use super::output::{Tone, clean, outln, paint, print_json, short};
@@ -118,8 +120,12 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
     }
     let bar = Bar::new("archiving");
     let mut outcomes = super::output::input_failures(&inputs.errors);
+    let mut matcher = Matcher::open(&archive.catalog, Some(archive.dir()), &mut |d, t| {
+        bar.indexing(d, t)
+    })?;
     let mut summary = pipeline::archive(
         &mut archive,
+        &mut matcher,
         &inputs.files,
         &opts,
         &bar,
@@ -200,8 +206,8 @@ fn print_outcome(o: &ArchiveOutcome, json: bool) {
             for l in variant_of {
                 let what = match (&l.detail, l.relation) {
                     (Some(d), firstseen::hash::Dihedral::Original) => clean(d),
-                    (Some(d), r) => format!("{}; {}", r.describe(), clean(d)),
-                    (None, r) => r.describe().to_string(),
+                    (Some(d), r) => format!("{}; {}", wording::relation(r), clean(d)),
+                    (None, r) => wording::relation(r).to_string(),
                 };
                 outln!(
                     "           near-duplicate of {}: {what}, PDQ distance {}",

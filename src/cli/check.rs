@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use firstseen::hash::Dihedral;
 use firstseen::manifest;
+use firstseen::matching::MatchKind;
 use firstseen::matching::listed::ListedMatch;
-use firstseen::matching::{DEFAULT_MAX_DISTANCE, Thresholds};
-use firstseen::matching::{Evidence, MatchKind};
-use firstseen::pipeline::{self, CheckOutcome, MatchReport, Options};
+use firstseen::matching::{DEFAULT_MAX_DISTANCE, Matcher, Thresholds};
+use firstseen::pipeline::{self, CheckOutcome, MatchReport, Options, Progress as _};
+use firstseen::report::wording;
 use firstseen::store::Catalog;
 use firstseen::walk;
 
@@ -97,9 +98,10 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
     // Paths that could not even be listed are failed files too, in the
     // same shape as any other failure.
     let mut outcomes = input_failures(&inputs.errors);
+    let matcher = Matcher::open(&catalog, dir.as_deref(), &mut |d, t| bar.indexing(d, t))?;
     let mut summary = pipeline::check_catalog(
         &catalog,
-        dir.as_deref(),
+        &matcher,
         &inputs.files,
         &opts,
         &bar,
@@ -188,42 +190,15 @@ fn print_outcome(o: &CheckOutcome, json: bool) {
 }
 
 fn print_match(m: &MatchReport) {
-    let turned = if m.relation == Dihedral::Original {
-        String::new()
-    } else {
-        format!(", {}", m.relation_text)
-    };
-    let kind = match m.kind {
-        MatchKind::Exact => "exact copy".to_string(),
-        MatchKind::NearDuplicate => format!("near-duplicate, PDQ distance {}", m.distance),
-        MatchKind::MirroredOrRotated => {
-            format!("{} copy, PDQ distance {}", m.relation_text, m.distance)
-        }
-        MatchKind::Altered => format!("altered copy: {}", m.change),
-        MatchKind::VideoFrame => {
-            let what = if m.item.media_type == "video" {
-                "a frame of archived video"
-            } else {
-                "a frame of this video matches archived photo"
-            };
-            format!("{what}{turned}, PDQ distance {}", m.distance)
-        }
-        MatchKind::VideoOverlap => match &m.overlap {
-            Some(o) => format!(
-                "shares frames with archived video{turned}: {:.0}% of this video's frames found in it, \
-                 {:.0}% of its frames found here, offset {:+.1} s",
-                o.query_share * 100.0,
-                o.archived_share * 100.0,
-                o.offset_secs
-            ),
-            None => "shares frames with archived video".to_string(),
-        },
-    };
-    let kind = if m.evidence == Evidence::PdqWithoutBorder {
-        format!("{kind}, once its border is removed")
-    } else {
-        kind
-    };
+    let kind = wording::match_line(&wording::MatchLine {
+        kind: m.kind,
+        relation: m.relation,
+        distance: m.distance,
+        evidence: m.evidence,
+        change: &m.change,
+        archived_video: m.item.media_type == "video",
+        overlap: m.overlap.as_ref(),
+    });
     let dims = match (m.item.width, m.item.height) {
         (Some(w), Some(h)) => format!(" {w}x{h}"),
         _ => String::new(),
@@ -236,17 +211,13 @@ fn print_match(m: &MatchReport) {
     let p = m.phash_distance.map_or("-".to_string(), |p| p.to_string());
     let d = m.dhash_distance.map_or("-".to_string(), |d| d.to_string());
     if !m.frames.is_empty() {
-        outln!("    matching frames: {}", frame_list(m));
+        outln!("    matching frames: {}", wording::frame_list(&m.frames));
     }
     match (&m.alignment, m.kind) {
         (_, MatchKind::Exact | MatchKind::VideoOverlap) => {}
-        (Some(a), MatchKind::Altered) => outln!(
-            "    confirmed by {}: {} of {} corner pairs agree, covering {:.0}% of the shared area",
-            m.confirmed_by,
-            a.inliers,
-            a.pairs,
-            a.spread * 100.0
-        ),
+        (Some(a), MatchKind::Altered) => {
+            outln!("    confirmed by {}: {}", m.confirmed_by, wording::fit(a))
+        }
         (Some(a), _) => {
             outln!(
                 "    confirmed by {}; supporting evidence: pHash {p}/64, dHash {d}/64",
@@ -270,31 +241,6 @@ fn print_match(m: &MatchReport) {
         outln!("    earliest: {}{of}", sighting_line(s));
     }
     outln!("    {} sighting(s) recorded", m.sightings);
-}
-
-/// "at 3.0–4.0 s (distance 6), …" for the first few matching frames.
-fn frame_list(m: &MatchReport) -> String {
-    const SHOWN: usize = 6;
-    let mut parts: Vec<String> = m
-        .frames
-        .iter()
-        .take(SHOWN)
-        .map(|f| match (f.query_secs, f.archived) {
-            (Some(q), Some((a, b))) => {
-                format!(
-                    "here {q:.1} s = there {a:.1}–{b:.1} s (distance {})",
-                    f.distance
-                )
-            }
-            (Some(q), None) => format!("here at {q:.1} s (distance {})", f.distance),
-            (None, Some((a, b))) => format!("at {a:.1}–{b:.1} s (distance {})", f.distance),
-            (None, None) => format!("distance {}", f.distance),
-        })
-        .collect();
-    if m.frames.len() > SHOWN {
-        parts.push(format!("and {} more", m.frames.len() - SHOWN));
-    }
-    parts.join("; ")
 }
 
 fn print_listed(l: &ListedMatch) {

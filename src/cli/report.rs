@@ -6,9 +6,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use firstseen::Error;
-use firstseen::matching::Thresholds;
+use firstseen::matching::{Matcher, Thresholds};
+use firstseen::pipeline::Progress as _;
 use firstseen::report::{self, ReportOptions, Status, Subject};
 
+use super::progress::Bar;
 use super::{Context, EXIT_NOT_FOUND, EXIT_OK};
 
 /// Report formats.
@@ -128,7 +130,11 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         thumbnails: format == Format::Html,
         post,
     };
-    let report = match report::build(&archive, subject, &opts) {
+    let bar = Bar::new("reporting");
+    let matcher = Matcher::open(&archive.catalog, Some(archive.dir()), &mut |d, t| {
+        bar.indexing(d, t)
+    })?;
+    let report = match report::report(&archive, &matcher, subject, &opts) {
         Ok(r) => r,
         Err(e @ Error::UnknownItem(_)) => {
             eprintln!("firstseen: {e} (and no such file)");

@@ -148,7 +148,7 @@ fn variant_text(v: &firstseen::store::VariantLink) -> String {
     let what = match (&v.detail, done) {
         (Some(d), _) => super::output::clean(d),
         (None, Dihedral::Original) => "the same picture, re-encoded or resized".to_string(),
-        (None, r) => r.describe().to_string(),
+        (None, r) => firstseen::report::wording::relation(r).to_string(),
     };
     match v.side {
         LinkSide::CopyOf => format!(

@@ -221,20 +221,6 @@ impl Dihedral {
         Dihedral::ALL.into_iter().find(|t| t.name() == name)
     }
 
-    /// Plain English for end users: what was done to the picture.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Dihedral::Original => "unchanged",
-            Dihedral::Rotate90 => "rotated 90° counter-clockwise",
-            Dihedral::Rotate180 => "rotated 180° (upside down)",
-            Dihedral::Rotate270 => "rotated 90° clockwise",
-            Dihedral::FlipX => "mirrored top-bottom (flipped upside down)",
-            Dihedral::FlipY => "mirrored left-right",
-            Dihedral::FlipPlus1 => "transposed (mirrored across the main diagonal)",
-            Dihedral::FlipMinus1 => "mirrored across the anti-diagonal",
-        }
-    }
-
     /// The transform that undoes this one: `t.inverse().apply(&t.apply(p)) == p`.
     pub fn inverse(self) -> Dihedral {
         match self {

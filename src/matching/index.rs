@@ -553,6 +553,33 @@ impl Index {
                     .copied()
             })
     }
+    /// Takes in the hashes archived since this index was read (by this
+    /// process or another). Returns false, doing nothing, when the
+    /// catalog changed otherwise (the index must be opened again).
+    ///
+    /// # Errors
+    /// Catalog errors.
+    pub fn follow(&mut self, catalog: &Catalog) -> Result<bool> {
+        let after = self
+            .recent
+            .iter()
+            .map(|e| e.item)
+            .max()
+            .unwrap_or(self.base.last_item)
+            .max(self.base.last_item);
+        let (state, rows) = catalog.hashes_after(after)?;
+        if state.edits != self.base.edits {
+            return Ok(false);
+        }
+        self.recent.extend(rows);
+        Ok(true)
+    }
+
+    /// The feature index, to follow the catalog.
+    pub fn features_mut(&mut self) -> &mut FeatureIndex {
+        &mut self.features
+    }
+
     /// Adds one hash (an item archived during this run).
     pub fn push(&mut self, entry: IndexedHash) {
         self.recent.push(entry);

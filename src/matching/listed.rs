@@ -31,7 +31,8 @@ pub struct ListedMatch {
     pub distance: u32,
     /// How the checked file relates to the listed picture.
     pub relation: Dihedral,
-    /// Plain-English form of `relation`.
+    /// Plain-English form of `relation`, filled in by the stage that
+    /// presents the match (see [`crate::report::wording::relation`]).
     pub relation_text: &'static str,
     /// For a video: the time of the best-matching frame, seconds.
     pub query_secs: Option<f64>,
@@ -127,7 +128,7 @@ impl ListedIndex {
                 quality: h.quality,
                 distance,
                 relation,
-                relation_text: relation.describe(),
+                relation_text: "",
                 query_secs,
                 file_name: record.as_ref().and_then(|r| r.file_name.clone()),
                 imported_at: record.map(|r| r.imported_at).unwrap_or_default(),

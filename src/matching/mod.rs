@@ -27,7 +27,7 @@ mod index;
 pub mod listed;
 pub mod slab;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -38,7 +38,7 @@ use crate::hash::video::FrameHash;
 use crate::hash::{Dihedral, Perceptual, Sha256};
 use crate::store::{Archive, Catalog, Item, ItemId};
 use crate::timings;
-use verify::{Alignment, Edit, VerifyParams, describe_edits};
+use verify::{Alignment, Edit, VerifyParams};
 
 pub use features::{FeatureEntry, FeatureIndex, FeatureIndexOpen, FeatureSource, HeldOnly};
 pub use index::{
@@ -92,20 +92,6 @@ pub enum Evidence {
     /// Confirmed by local features in one geometric arrangement (see
     /// [`verify`]): crops, screenshots, banners, small rotations.
     Features,
-}
-
-impl Evidence {
-    /// How the match was confirmed, in words.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Evidence::Sha256 => "identical bytes (SHA-256)",
-            Evidence::Pdq => "PDQ hash within the threshold",
-            Evidence::PdqWithoutBorder => {
-                "PDQ hash within the threshold once its border is removed"
-            }
-            Evidence::Features => "local features in one consistent geometric arrangement",
-        }
-    }
 }
 
 /// A match of an analysed file against an archived item, before the
@@ -171,56 +157,6 @@ impl Found {
             .map(Alignment::edits)
             .unwrap_or_default()
     }
-
-    /// What was done to the archived picture, in words ("cropped to …;
-    /// mirrored left to right"), from the feature fit or, without one,
-    /// from the PDQ orientation.
-    pub fn change_text(&self) -> String {
-        match &self.alignment {
-            Some(a) if !a.edits().is_empty() => describe_edits(&a.edits()),
-            _ => self.relation.describe().to_string(),
-        }
-    }
-
-    /// What a variant link records: for videos the frames or shares
-    /// involved; for a photo confirmed by local features, what the new
-    /// copy did to the archived picture (cropped, inside a screenshot…).
-    pub fn link_detail(&self) -> Option<String> {
-        self.detail().or_else(|| {
-            // Mirroring, quarter turns and scale alone the link's
-            // transform and distance already say.
-            self.alignment.as_ref().and_then(|a| {
-                let edits = a.edits();
-                let says_more = edits.iter().any(|e| {
-                    matches!(
-                        e,
-                        verify::Edit::Cropped { .. }
-                            | verify::Edit::Inside { .. }
-                            | verify::Edit::Covered { .. }
-                    ) || matches!(e, verify::Edit::Rotated { degrees } if (degrees % 90.0).abs() > 1.0)
-                });
-                says_more.then(|| describe_edits(&edits))
-            })
-        })
-    }
-
-    /// A short description of the frames involved, for variant links.
-    pub fn detail(&self) -> Option<String> {
-        if let Some(o) = &self.overlap {
-            return Some(format!(
-                "{:.0}% of the new video's frames found, {:.0}% of the archived video's; offset {:+.1} s",
-                o.query_share * 100.0,
-                o.archived_share * 100.0,
-                o.offset_secs
-            ));
-        }
-        let best = self.frames.iter().min_by_key(|f| f.distance)?;
-        match (best.query_secs, best.archived) {
-            (None, Some((a, b))) => Some(format!("frame of the archived video at {a:.1}–{b:.1} s")),
-            (Some(q), None) => Some(format!("frame of the new video at {q:.1} s")),
-            _ => None,
-        }
-    }
 }
 
 /// One matching pair of frames (or of a frame and a photo).
@@ -247,31 +183,133 @@ pub struct Overlap {
     pub offset_secs: f64,
 }
 
-/// The matcher's index over everything a catalog holds: PDQ hashes of
-/// photos and frames, and their stored local features. For an archive
-/// (`dir`), both come from its persistent indexes ([`Index::open`],
-/// [`FeatureIndex::open`]; an index missing or stale is built); a
-/// catalog without a directory (one built from a manifest) is indexed
-/// in memory.
+/// The matcher: the indexes over everything a catalog holds (PDQ hashes
+/// of photos and frames, pHash/dHash neighbours, the stored local
+/// features), opened once per process and kept — for a command's batch,
+/// for the web app's life — and brought up to date with
+/// [`Matcher::follow`] as the archive changes. It returns matches as
+/// facts ([`Found`]: the item, how it was confirmed, the alignment and
+/// edits); what they are called is the report's business.
 ///
-/// # Errors
-/// Catalog errors.
-pub fn load_index(catalog: &Catalog, dir: Option<&Path>) -> Result<Index> {
-    match dir {
-        Some(dir) => {
-            let index = Index::open(dir, catalog)?.0;
-            Ok(index.with_feature_index(FeatureIndex::open(dir, catalog, &mut |_, _| {})?))
-        }
-        None => {
-            let _t = timings::stage("index build");
-            let mut entries = Vec::new();
-            catalog.feature_rows(ItemId(0), ItemId(i64::MAX), &mut |r| {
-                entries.extend(FeatureEntry::from_row(r).ok());
-            })?;
-            Ok(Index::new(catalog.pdq_hashes()?)
-                .with_feature_index(FeatureIndex::in_memory(entries)))
+/// For an archive (`dir`), the indexes are its persistent ones
+/// ([`Index::open`], [`FeatureIndex::open`]; an index missing or stale
+/// is built); a catalog without a directory (one built from a manifest)
+/// is indexed in memory.
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    index: Index,
+    dir: Option<PathBuf>,
+    /// Size and time of the index files when they were read, to notice
+    /// a writer's new snapshot or segments.
+    files: [Option<(u64, std::time::SystemTime)>; 2],
+}
+
+impl Matcher {
+    /// Opens the matcher over `catalog` (see [`Matcher`]); `progress`
+    /// gets items done and items in all while a feature index is built.
+    ///
+    /// # Errors
+    /// Catalog errors.
+    pub fn open(
+        catalog: &Catalog,
+        dir: Option<&Path>,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Matcher> {
+        let index = match dir {
+            Some(dir) => {
+                let index = Index::open(dir, catalog)?.0;
+                index.with_feature_index(FeatureIndex::open(dir, catalog, progress)?)
+            }
+            None => {
+                let _t = timings::stage("index build");
+                let mut entries = Vec::new();
+                catalog.feature_rows(ItemId(0), ItemId(i64::MAX), &mut |r| {
+                    entries.extend(FeatureEntry::from_row(r).ok());
+                })?;
+                Index::new(catalog.pdq_hashes()?)
+                    .with_feature_index(FeatureIndex::in_memory(entries))
+            }
+        };
+        Ok(Matcher {
+            index,
+            files: dir.map(index_files).unwrap_or_default(),
+            dir: dir.map(Path::to_path_buf),
+        })
+    }
+
+    /// A matcher over an index built by the caller (tests, benches).
+    pub fn of_index(index: Index) -> Matcher {
+        Matcher {
+            index,
+            dir: None,
+            files: [None, None],
         }
     }
+
+    /// Brings the matcher up to date with the catalog: items archived
+    /// since (by this process or another) join it; when a writer has
+    /// filed them in a new snapshot or segments, or the catalog changed
+    /// otherwise (a correction, a redaction), the indexes are opened
+    /// again (and rebuilt if stale). Returns true when it reopened.
+    ///
+    /// # Errors
+    /// Catalog errors.
+    pub fn follow(&mut self, catalog: &Catalog) -> Result<bool> {
+        let Some(dir) = self.dir.clone() else {
+            return Ok(false);
+        };
+        let files = index_files(&dir);
+        if files == self.files
+            && self.index.follow(catalog)?
+            && self.index.features_mut().follow(catalog)?
+        {
+            return Ok(false);
+        }
+        *self = Matcher::open(catalog, Some(&dir), &mut |_, _| {})?;
+        Ok(true)
+    }
+
+    /// The indexes.
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// The indexes, to add what this process archives.
+    pub fn index_mut(&mut self) -> &mut Index {
+        &mut self.index
+    }
+
+    /// What a command should say once about the archive's indexes (see
+    /// [`Index::warnings`]).
+    pub fn warnings(&self) -> Vec<String> {
+        self.index.warnings()
+    }
+
+    /// Every archived item an analysed file matches, best first: the
+    /// exact copy, then PDQ matches (a match on a low-quality hash only
+    /// when pHash or dHash corroborate it), then pictures and frames
+    /// confirmed by local features.
+    ///
+    /// # Errors
+    /// Catalog errors, and I/O errors reading the feature index.
+    pub fn find(
+        &self,
+        catalog: &Catalog,
+        a: &Analysis,
+        thresholds: &Thresholds,
+    ) -> Result<Vec<Found>> {
+        find_in(catalog, &self.index, a, thresholds)
+    }
+}
+
+/// Size and modification time of the hash index file and the feature
+/// index's state file.
+fn index_files(dir: &Path) -> [Option<(u64, std::time::SystemTime)>; 2] {
+    [INDEX_FILE, features::STATE_FILE].map(|f| {
+        std::fs::metadata(dir.join(f))
+            .ok()
+            .and_then(|m| Some((m.len(), m.modified().ok()?)))
+    })
 }
 
 /// Brings the archive's persistent indexes up to date after items were
@@ -286,27 +324,8 @@ pub fn update_index(archive: &Archive) -> Result<()> {
     FeatureIndex::save(archive.dir(), &archive.catalog)
 }
 
-/// Every archived item an analysed file matches, best first: the exact
-/// copy, then PDQ matches (a match on a low-quality hash only when pHash
-/// or dHash corroborate it), then possible matches by pHash and dHash.
-///
-/// # Errors
-/// Catalog errors.
-pub fn find_all(
-    archive: &Archive,
-    index: &Index,
-    a: &Analysis,
-    thresholds: &Thresholds,
-) -> Result<Vec<Found>> {
-    find_in(&archive.catalog, index, a, thresholds)
-}
-
-/// [`find_all`] against a catalog alone (an archive's, or one built in
-/// memory from a manifest).
-///
-/// # Errors
-/// Catalog errors.
-pub fn find_in(
+/// [`Matcher::find`] on its indexes.
+fn find_in(
     catalog: &Catalog,
     index: &Index,
     a: &Analysis,
@@ -432,7 +451,7 @@ pub fn feature_hits(
     }
     let vote = timings::stage("feature vote");
     let mirrored = query.mirrored();
-    let (shortlist, tail) = index.features().nominate(query, &mirrored);
+    let (shortlist, tail) = index.features().nominate(query, &mirrored)?;
     drop(vote);
     let fetch = timings::stage("feature fetch");
     let mut nominated: Vec<FeatureEntry> = tail
@@ -440,16 +459,24 @@ pub fn feature_hits(
         .map(|&k| index.features().recent()[k].clone())
         .filter(|e| !exclude.contains(&e.key.item))
         .collect();
+    let mut fetched: Vec<FeatureEntry> = Vec::new();
     for n in shortlist {
         if exclude.contains(&n.key.item) || nominated.iter().any(|e| e.key == n.key) {
             continue;
         }
-        if let Some(e) = index.feature_entry(source, n.key)?
-            && features::vote_count(&e.features, query, &mirrored) >= MIN_VOTES
-        {
-            nominated.push(e);
+        if let Some(e) = index.feature_entry(source, n.key)? {
+            fetched.push(e);
         }
     }
+    // The linear vote on each shortlisted entry's own features, on all
+    // cores (the order is kept).
+    use rayon::prelude::*;
+    nominated.extend(
+        fetched
+            .into_par_iter()
+            .filter(|e| features::vote_count(&e.features, query, &mirrored) >= MIN_VOTES)
+            .collect::<Vec<_>>(),
+    );
     for probe in probes {
         let h = &probe.hashes;
         for s in find_similar(&h.phashes, &h.dhashes, index, &[]) {
@@ -466,7 +493,6 @@ pub fn feature_hits(
     drop(fetch);
     let params = VerifyParams::default();
     // Candidates are verified on all cores; the order is restored below.
-    use rayon::prelude::*;
     let mut out: Vec<FeatureHit> = nominated
         .into_par_iter()
         .filter_map(|e| {

@@ -92,7 +92,7 @@ pub enum Side {
 }
 
 impl Side {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Side::Top => "top",
             Side::Bottom => "bottom",
@@ -200,92 +200,6 @@ impl Alignment {
         }
         out
     }
-}
-
-impl Edit {
-    /// The edit in words, as the archived picture was changed.
-    pub fn describe(&self) -> String {
-        match self {
-            Edit::Mirrored => "mirrored left to right".to_string(),
-            Edit::Rotated { degrees } => rotation_words(*degrees),
-            Edit::Cropped { region } => crop_words(region),
-            Edit::Scaled { factor } => format!("scaled to {:.0}%", factor * 100.0),
-            Edit::Inside { fills, .. } => format!(
-                "shown inside a larger picture (a screenshot, border or collage), filling {:.0}% of it",
-                fills * 100.0
-            ),
-            Edit::Covered { side, share } => {
-                format!("covered along the {} {:.0}%", side.name(), share * 100.0)
-            }
-        }
-    }
-}
-
-/// All edits in one sentence: "cropped to …; rotated 4° clockwise".
-pub fn describe_edits(edits: &[Edit]) -> String {
-    if edits.is_empty() {
-        return "the same picture".to_string();
-    }
-    edits
-        .iter()
-        .map(Edit::describe)
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-fn rotation_words(degrees: f64) -> String {
-    let snapped = (degrees / 90.0).round() * 90.0;
-    let d = if (degrees - snapped).abs() < 1.5 {
-        snapped
-    } else {
-        degrees
-    };
-    if d.abs() >= 179.0 {
-        return "rotated 180°".to_string();
-    }
-    let dir = if d > 0.0 {
-        "clockwise"
-    } else {
-        "anticlockwise"
-    };
-    format!("rotated {:.0}° {dir}", d.abs())
-}
-
-fn crop_words(r: &Region) -> String {
-    // "left 62%" or "the middle 70% of its width"; None when whole.
-    let axis = |lo: f64, hi: f64, low: &str, high: &str, whole: &str| -> Option<(bool, String)> {
-        let keep = (hi - lo) * 100.0;
-        match (lo < 0.02, hi > 0.98) {
-            (true, true) => None,
-            (true, false) => Some((true, format!("{low} {keep:.0}%"))),
-            (false, true) => Some((true, format!("{high} {keep:.0}%"))),
-            (false, false) => Some((false, format!("the middle {keep:.0}% of its {whole}"))),
-        }
-    };
-    let parts: Vec<(bool, String)> = [
-        axis(r.left, r.right, "left", "right", "width"),
-        axis(r.top, r.bottom, "top", "bottom", "height"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let words: Vec<String> = parts
-        .iter()
-        .enumerate()
-        .map(|(k, (side, w))| {
-            if *side && k == 0 {
-                format!("its {w}")
-            } else {
-                w.clone()
-            }
-        })
-        .collect();
-    let what = if words.is_empty() {
-        "most of it".to_string()
-    } else {
-        words.join(" and ")
-    };
-    format!("cropped to {what} ({:.0}% of its area)", r.area() * 100.0)
 }
 
 /// A point on a working copy.
@@ -783,7 +697,7 @@ mod tests {
         let m = check(&a, &crop).unwrap();
         assert!((m.visible.right - 560.0 / 900.0).abs() < 0.03, "{m:?}");
         assert!((m.visible.bottom - 0.8).abs() < 0.03, "{m:?}");
-        let words = describe_edits(&m.edits());
+        let words = crate::report::wording::edits(&m.edits());
         assert!(
             words.contains("cropped to its left 62% and top 80%"),
             "{words}"
@@ -811,23 +725,8 @@ mod tests {
             "{m:?}"
         );
         assert!((m.scale - 0.9).abs() < 0.05, "{m:?}");
-        assert!(describe_edits(&m.edits()).contains("shown inside a larger picture"));
-    }
-
-    #[test]
-    fn wording() {
-        assert_eq!(rotation_words(4.2), "rotated 4° clockwise");
-        assert_eq!(rotation_words(-89.3), "rotated 90° anticlockwise");
-        assert_eq!(rotation_words(179.5), "rotated 180°");
-        let r = Region {
-            left: 0.15,
-            top: 0.15,
-            right: 0.85,
-            bottom: 0.85,
-        };
-        assert_eq!(
-            crop_words(&r),
-            "cropped to the middle 70% of its width and the middle 70% of its height (49% of its area)"
+        assert!(
+            crate::report::wording::edits(&m.edits()).contains("shown inside a larger picture")
         );
     }
 }

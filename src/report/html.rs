@@ -13,7 +13,7 @@ use base64::Engine as _;
 
 use super::{
     Appearance, DatedBy, Report, Status, TargetKind, Thumbnail, TimelineEntry, Variant,
-    describe_days, kind_text, link_target,
+    link_target, wording,
 };
 use crate::matching::MatchKind;
 
@@ -348,7 +348,7 @@ fn verdict(h: &mut String, r: &Report) {
             .map(|d| {
                 format!(
                     " — {} after the earliest known appearance",
-                    escape(&describe_days(d))
+                    escape(&wording::days(d))
                 )
             })
             .unwrap_or_default();
@@ -384,14 +384,14 @@ fn recycled(h: &mut String, r: &Report) {
         } else {
             "image"
         },
-        escape(&describe_days(least)),
+        escape(&wording::days(least)),
         day(&first.date),
     ));
     for w in &r.recycled {
         h.push_str(&format!(
             "<li><time>{}</time>, {} later, at {} with {} {}</li>",
             day(&w.date),
-            escape(&describe_days(w.days_later)),
+            escape(&wording::days(w.days_later)),
             source(w.source.as_deref()),
             caption(w.caption.as_deref()),
             badge(r, &w.variant)
@@ -415,7 +415,7 @@ fn appearance_card(h: &mut String, r: &Report, a: &Appearance) {
         source(a.source.as_deref()),
         caption(a.caption.as_deref()),
         badge(r, &a.variant),
-        escape(&v.map(kind_text).unwrap_or_default()),
+        escape(&v.map(wording::variant_kind).unwrap_or_default()),
         a.sha256
     ));
 }
@@ -465,7 +465,9 @@ fn row(h: &mut String, r: &Report, e: &TimelineEntry, first: Option<i64>) {
     } else {
         ""
     };
-    let kind = variant(r, &e.variant).map(kind_text).unwrap_or_default();
+    let kind = variant(r, &e.variant)
+        .map(wording::variant_kind)
+        .unwrap_or_default();
     let mut flags = String::new();
     if Some(e.sighting) == first {
         flags.push_str("<span class=\"flag green\">earliest</span>");
@@ -475,7 +477,7 @@ fn row(h: &mut String, r: &Report, e: &TimelineEntry, first: Option<i64>) {
     }
     let later = match e.days_after_earliest {
         Some(d) if d > 0 => {
-            let mut s = escape(&describe_days(d));
+            let mut s = escape(&wording::days(d));
             if e.recycled {
                 s.push_str("<span class=\"flag red\">recycled</span>");
             }
@@ -607,7 +609,7 @@ fn gallery(h: &mut String, r: &Report) {
              <code>{}</code></div></div>",
             escape(&v.label.to_ascii_lowercase()),
             badge(r, &v.label),
-            escape(&kind_text(v)),
+            escape(&wording::variant_kind(v)),
             if v.confirmed {
                 ""
             } else {

@@ -10,9 +10,7 @@
 
 use std::io::{self, Write};
 
-use super::{
-    Appearance, DatedBy, Report, Status, TimelineEntry, describe_days, kind_text, link_target,
-};
+use super::{Appearance, DatedBy, Report, Status, TimelineEntry, link_target, wording};
 
 /// Escapes untrusted text for inline Markdown (also safe in a table
 /// cell, never placed at the start of a line): control characters and
@@ -87,7 +85,7 @@ fn appearance(out: &mut impl Write, a: &Appearance, r: &Report) -> io::Result<()
         .variants
         .iter()
         .find(|v| v.label == a.variant)
-        .map(kind_text)
+        .map(wording::variant_kind)
         .unwrap_or_default();
     writeln!(
         out,
@@ -139,7 +137,7 @@ pub fn write(r: &Report, out: &mut impl Write) -> io::Result<()> {
             writeln!(
                 out,
                 "- **After the earliest known appearance:** {}{}",
-                describe_days(days),
+                wording::days(days),
                 if p.recycled { " ⚠" } else { "" }
             )?;
         }
@@ -184,7 +182,7 @@ pub fn write(r: &Report, out: &mut impl Write) -> io::Result<()> {
                 out,
                 "- {}, {} later, at {} {with} ({})",
                 escape(crate::time::day(&w.date)),
-                describe_days(w.days_later),
+                wording::days(w.days_later),
                 source(w.source.as_deref()),
                 w.variant,
             )?;
@@ -300,7 +298,7 @@ pub fn write(r: &Report, out: &mut impl Write) -> io::Result<()> {
                 "| {} | `{}` | {}{} | {} | {}{via} | {}{dims} | {} | {} |",
                 v.label,
                 &v.sha256.to_hex()[..16],
-                escape(&kind_text(v)),
+                escape(&wording::variant_kind(v)),
                 if v.confirmed { "" } else { " ⚠" },
                 escape(&v.changes.join("; ")),
                 v.distance.map_or("—".to_string(), |d| d.to_string()),
@@ -464,12 +462,12 @@ fn timeline_row(out: &mut impl Write, n: usize, e: &TimelineEntry, r: &Report) -
         .variants
         .iter()
         .find(|v| v.label == e.variant)
-        .map(kind_text)
+        .map(wording::variant_kind)
         .unwrap_or_default();
     let later = match e.days_after_earliest {
         Some(0) | None => "—".to_string(),
-        Some(d) if e.recycled => format!("**⚠ {}**", describe_days(d)),
-        Some(d) => describe_days(d),
+        Some(d) if e.recycled => format!("**⚠ {}**", wording::days(d)),
+        Some(d) => wording::days(d),
     };
     let mut cap = caption(e.caption.as_deref());
     if let Some(note) = &e.note {

@@ -29,6 +29,7 @@ pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod metadata;
+pub mod wording;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
@@ -41,8 +42,8 @@ use crate::decode::{self, Limits};
 use crate::error::{Error, Result};
 use crate::hash::{DHASH_KIND, Dihedral, Hash64, PHASH_KIND, Pdq, Sha256};
 use crate::matching::verify::{Alignment, Edit, VerifyParams};
-use crate::matching::{self, Evidence, Found, FrameMatch, MatchKind};
 use crate::matching::{CORROBORATING_DISTANCE, SIMILAR_DHASH, SIMILAR_PHASH, Thresholds};
+use crate::matching::{Evidence, Found, FrameMatch, MatchKind};
 use crate::store::{Archive, Item, VideoFacts};
 
 pub use metadata::FileMetadata;
@@ -551,18 +552,54 @@ struct Member {
     alignment: Option<Alignment>,
 }
 
-/// Builds the report for `subject` from `archive` (read only).
+/// What a report is about, read and analysed: the target, its analysis
+/// when its bytes are at hand (to match, to show, to read its
+/// metadata), its archived item when there is one, and what was noted
+/// on the way.
+#[derive(Debug)]
+pub struct Analysed {
+    target: Target,
+    analysis: Option<Analysis>,
+    item: Option<Item>,
+    notes: Vec<String>,
+}
+
+impl Analysed {
+    /// The analysis to match, when the bytes were at hand.
+    pub fn analysis(&self) -> Option<&Analysis> {
+        self.analysis.as_ref()
+    }
+}
+
+/// The report on `subject` from `archive` (read only), its matches found
+/// by `matcher`: [`analyse`], [`crate::matching::Matcher::find`],
+/// [`build`].
+///
+/// # Errors
+/// See [`analyse`] and [`build`]; catalog and feature-index errors.
+pub fn report(
+    archive: &Archive,
+    matcher: &crate::matching::Matcher,
+    subject: Subject<'_>,
+    opts: &ReportOptions,
+) -> Result<Report> {
+    let analysed = analyse(archive, subject, opts)?;
+    let found = match analysed.analysis() {
+        Some(a) => matcher.find(&archive.catalog, a, &opts.thresholds)?,
+        None => Vec::new(),
+    };
+    build(archive, analysed, found, opts)
+}
+
+/// Reads and analyses what a report is about: a file, or an archived
+/// item's stored bytes (a note says why when they are not at hand).
 ///
 /// # Errors
 /// The file cannot be read or decoded, the item id is unknown or
 /// ambiguous, or the catalog fails.
-pub fn build(archive: &Archive, subject: Subject<'_>, opts: &ReportOptions) -> Result<Report> {
+pub fn analyse(archive: &Archive, subject: Subject<'_>, opts: &ReportOptions) -> Result<Analysed> {
     let catalog = &archive.catalog;
     let mut notes = Vec::new();
-    let index = matching::load_index(catalog, Some(archive.dir()))?;
-
-    // The target: its analysis when its bytes are at hand, its archived
-    // item when there is one, and what it matches.
     let (target, analysis, item) = match subject {
         Subject::File(path) => {
             let a = analyze::analyze_file(path, &opts.limits)?;
@@ -602,10 +639,34 @@ pub fn build(archive: &Archive, subject: Subject<'_>, opts: &ReportOptions) -> R
             )
         }
     };
-    let mut found = match &analysis {
-        Some(a) => matching::find_all(archive, &index, a, &opts.thresholds)?,
-        None => Vec::new(),
-    };
+    Ok(Analysed {
+        target,
+        analysis,
+        item,
+        notes,
+    })
+}
+
+/// Builds the report on what [`analyse`] read from the matches it is
+/// given (the matcher's [`Found`], as `check` reports them): nothing is
+/// matched again here, only the archive's records of the matched items
+/// and their variant links are read.
+///
+/// # Errors
+/// Catalog errors.
+pub fn build(
+    archive: &Archive,
+    analysed: Analysed,
+    mut found: Vec<Found>,
+    opts: &ReportOptions,
+) -> Result<Report> {
+    let catalog = &archive.catalog;
+    let Analysed {
+        target,
+        analysis,
+        item,
+        mut notes,
+    } = analysed;
     if let Some(item) = &item
         && !found.iter().any(|f| f.item.id == item.id)
     {
@@ -723,7 +784,7 @@ pub fn build(archive: &Archive, subject: Subject<'_>, opts: &ReportOptions) -> R
             kind: m.kind,
             confirmed: m.confirmed,
             relation: m.relation,
-            relation_text: m.relation.describe(),
+            relation_text: wording::relation(m.relation),
             size_change: size_change(&media, m).map(|(c, _)| c),
             changes: changes(&media, m),
             distance: m.distance,
@@ -905,8 +966,8 @@ fn member_of_found(f: Found) -> Member {
     let kind = f.kind();
     // What the checked file did to this version (crop, screenshot…).
     let detail = match &f.alignment {
-        Some(_) if kind == MatchKind::Altered => Some(f.change_text()),
-        _ => f.link_detail(),
+        Some(_) if kind == MatchKind::Altered => Some(wording::change(&f)),
+        _ => wording::link_detail(&f),
     };
     Member {
         kind,
@@ -1047,7 +1108,7 @@ fn changes(target: &Media, m: &Member) -> Vec<String> {
         return out;
     }
     if m.relation != Dihedral::Original {
-        out.push(m.relation.describe().to_string());
+        out.push(wording::relation(m.relation).to_string());
     }
     if let Some((change, shown)) = size_change(target, m) {
         out.push(match change {
@@ -1419,22 +1480,6 @@ fn hash_methods() -> Vec<HashMethod> {
     ]
 }
 
-/// Whole days as a rough duration (`731 days (about 2 years)`).
-pub fn describe_days(days: i64) -> String {
-    let unit = if days == 1 { "day" } else { "days" };
-    // Rounded to the nearest year or month.
-    let about = if days >= 548 {
-        format!(" (about {} years)", (days + 182) / 365)
-    } else if days >= 320 {
-        " (about a year)".to_string()
-    } else if days >= 45 {
-        format!(" (about {} months)", (days + 15) / 30)
-    } else {
-        String::new()
-    };
-    format!("{days} {unit}{about}")
-}
-
 /// Returns `s` when it is an `http` or `https` URL safe to make a link
 /// of: scheme checked case-insensitively, no whitespace, control
 /// characters, quotes or angle brackets anywhere, and a host.
@@ -1454,48 +1499,6 @@ pub fn link_target(s: &str) -> Option<&str> {
         return None;
     }
     Some(s)
-}
-
-/// How a variant relates to the target, in a few words.
-pub fn kind_text(v: &Variant) -> String {
-    let size = match v.size_change {
-        Some(SizeChange::Reshaped) => "cropped or padded",
-        Some(SizeChange::Smaller) => "smaller",
-        Some(SizeChange::Larger) => "larger",
-        Some(SizeChange::Same) | None => "",
-    };
-    // Said from the circulating copy's side: a direct match of a file
-    // says what the file did to this version; a linked one what the
-    // later of the two did to the other.
-    let whose = if v.evidence.is_some() {
-        "the checked file"
-    } else {
-        "the later copy"
-    };
-    match v.kind {
-        MatchKind::Exact => "exact copy".to_string(),
-        MatchKind::NearDuplicate if v.detail.is_some() => format!(
-            "same picture; {whose}: {}",
-            v.detail.as_deref().unwrap_or_default()
-        ),
-        MatchKind::NearDuplicate if size.is_empty() => "re-encoded or edited copy".to_string(),
-        MatchKind::NearDuplicate if size == "cropped or padded" => {
-            "same picture, framed differently (cropped or padded)".to_string()
-        }
-        MatchKind::NearDuplicate => format!("{size} version"),
-        MatchKind::MirroredOrRotated if size.is_empty() => v.relation_text.to_string(),
-        MatchKind::MirroredOrRotated => format!("{}, {size}", v.relation_text),
-        MatchKind::VideoFrame => match v.frames.first().map(|f| (f.query_secs, f.archived)) {
-            Some((_, Some((a, b)))) => format!("frame of the video at {a:.1}–{b:.1} s"),
-            Some((Some(q), None)) => format!("frame of this video at {q:.1} s"),
-            _ => "a frame of a video".to_string(),
-        },
-        MatchKind::VideoOverlap => "shares frames (video)".to_string(),
-        MatchKind::Altered => match &v.detail {
-            Some(d) => format!("altered copy: {d}"),
-            None => "altered copy (cropped, turned, in a screenshot or covered)".to_string(),
-        },
-    }
 }
 
 #[cfg(test)]
@@ -1548,12 +1551,12 @@ mod tests {
 
     #[test]
     fn days_read_naturally() {
-        assert_eq!(describe_days(1), "1 day");
-        assert_eq!(describe_days(44), "44 days");
-        assert_eq!(describe_days(90), "90 days (about 3 months)");
-        assert_eq!(describe_days(400), "400 days (about a year)");
-        assert_eq!(describe_days(731), "731 days (about 2 years)");
-        assert_eq!(describe_days(1765), "1765 days (about 5 years)");
+        assert_eq!(wording::days(1), "1 day");
+        assert_eq!(wording::days(44), "44 days");
+        assert_eq!(wording::days(90), "90 days (about 3 months)");
+        assert_eq!(wording::days(400), "400 days (about a year)");
+        assert_eq!(wording::days(731), "731 days (about 2 years)");
+        assert_eq!(wording::days(1765), "1765 days (about 5 years)");
     }
 
     #[test]

@@ -53,6 +53,9 @@ pub struct AppState {
     pub host: std::net::IpAddr,
     /// One writer at a time.
     pub writer: Mutex<()>,
+    /// The matcher, opened when the server starts and kept for its life,
+    /// following the archive as it changes (see [`work::matcher`]).
+    pub matcher: std::sync::RwLock<firstseen::matching::Matcher>,
     /// Checked uploads kept for archiving from their result page.
     pub pending: upload::Pending,
     /// Where uploads are written (removed when the server stops).
@@ -152,6 +155,19 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     // Creates the archive when missing, upgrades an older schema.
     let archive = firstseen::Archive::create(&config.dir)
         .with_context(|| format!("archive {}", config.dir.display()))?;
+    // The matcher is opened once (its indexes built now if missing).
+    let mut said = false;
+    let matcher = firstseen::matching::Matcher::open(
+        &archive.catalog,
+        Some(archive.dir()),
+        &mut |done, total| {
+            if !said && done < total {
+                eprintln!("firstseen: building the feature index of {total} items");
+                said = true;
+            }
+        },
+    )
+    .with_context(|| format!("archive {}", config.dir.display()))?;
     drop(archive);
     upload::remove_stale_folders(&std::env::temp_dir());
     let uploads = tempfile::Builder::new()
@@ -174,6 +190,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             port: addr.port(),
             host: addr.ip(),
             writer: Mutex::new(()),
+            matcher: std::sync::RwLock::new(matcher),
             pending: upload::Pending::default(),
             uploads,
             max_files: config.max_files,

@@ -6,7 +6,7 @@
 
 use axum::http::StatusCode;
 use base64::Engine as _;
-use firstseen::matching::verify::describe_edits;
+use firstseen::report::wording;
 use firstseen::report::{self, Appearance, Report, Status, Thumbnail, Variant};
 use firstseen::store::search::SearchResults;
 use firstseen::store::{Item, Sighting, StoredFrame};
@@ -198,11 +198,11 @@ fn variant_card(v: &Variant) -> Markup {
                 }
             }
             dl.facts {
-                dt { "Match" } dd { @if v.kind == firstseen::matching::MatchKind::Altered && !v.edits.is_empty() { "altered copy" } @else { (report::kind_text(v)) } }
+                dt { "Match" } dd { @if v.kind == firstseen::matching::MatchKind::Altered && !v.edits.is_empty() { "altered copy" } @else { (wording::variant_kind(v)) } }
                 dt { "Item" } dd { a href=(format!("/item/{}", v.sha256)) { code { (short(&v.sha256)) } } " " (v.format)
                     @if let (Some(w), Some(h)) = (v.width, v.height) { " " (w) "×" (h) } }
-                @if let Some(e) = v.evidence { dt { "Confirmed by" } dd { (e.describe()) } }
-                @if !v.edits.is_empty() { dt { "What changed" } dd { (describe_edits(&v.edits)) } }
+                @if let Some(e) = v.evidence { dt { "Confirmed by" } dd { (wording::evidence(e)) } }
+                @if !v.edits.is_empty() { dt { "What changed" } dd { (wording::edits(&v.edits)) } }
                 @else if !v.changes.is_empty() { dt { "What differs" } dd { (v.changes.join("; ")) } }
                 @if let Some(d) = v.distance { dt { "PDQ distance" } dd { (d) " of 256" } }
                 @if let Some(f) = &v.first_seen { dt { "First seen" } dd.date { (f) } }
@@ -246,7 +246,7 @@ fn report_body(r: &Report, own: Option<&Thumbnail>) -> Markup {
             p.warning role="alert" { (r.verdict.summary) }
         }
         @if let Some(d) = r.post.as_ref().filter(|p| !p.recycled).and_then(|p| p.days_after_earliest).filter(|d| *d > 0) {
-            p.hint { "This post is " (report::describe_days(d)) " after the earliest known appearance." }
+            p.hint { "This post is " (wording::days(d)) " after the earliest known appearance." }
         }
         @for w in &r.recycled {
             p.warning { (w.message) }
@@ -351,7 +351,7 @@ pub fn archived(outcomes: &[Archived], summary: &firstseen::pipeline::Summary) -
                         ArchiveOutcome::Archived { path, sha256, result, variant_of, sightings, warnings, .. } => li data-result=(result) {
                             a href=(format!("/item/{sha256}")) { (path.display().to_string()) }
                             " — " (match *result { "new_item" => "new item".to_string(), "new_sighting" => format!("seen again ({sightings} sightings)"), _ => "already recorded".to_string() })
-                            @for l in variant_of { br; "near-duplicate of " a href=(format!("/item/{}", l.sha256)) { code { (short(&l.sha256)) } } ": " (l.relation.describe()) ", PDQ distance " (l.distance) }
+                            @for l in variant_of { br; "near-duplicate of " a href=(format!("/item/{}", l.sha256)) { code { (short(&l.sha256)) } } ": " (wording::relation(l.relation)) ", PDQ distance " (l.distance) }
                             @for w in warnings { br; span.warning { (w) } }
                         },
                         ArchiveOutcome::Failed { error, .. } => li.error role="alert" { (error) },

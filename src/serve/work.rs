@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
-use firstseen::matching::Thresholds;
+use firstseen::matching::{Matcher, Thresholds};
 use firstseen::pipeline::{self, ArchiveOptions, ArchiveOutcome, CheckOutcome, Options};
 use firstseen::report::{self, Report, ReportOptions, Subject};
 use firstseen::store::search::SearchQuery;
@@ -30,6 +30,23 @@ pub async fn blocking<T: Send + 'static>(
 /// The archive, for reading.
 pub fn open(state: &AppState) -> Result<Archive, Failure> {
     Ok(Archive::open(&state.dir)?)
+}
+
+/// The server's matcher, brought up to date with the archive first
+/// (items archived since, by this server or any other process).
+///
+/// # Errors
+/// Catalog errors following the archive.
+pub fn matcher<'a>(
+    state: &'a AppState,
+    archive: &Archive,
+) -> Result<std::sync::RwLockReadGuard<'a, Matcher>, Failure> {
+    state
+        .matcher
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .follow(&archive.catalog)?;
+    Ok(state.matcher.read().unwrap_or_else(|p| p.into_inner()))
 }
 
 /// What the library says about an upload, with the upload folder cut
@@ -78,8 +95,10 @@ pub fn check_json(
         thresholds,
     };
     let mut outcomes = Vec::new();
+    let matcher = matcher(state, &archive)?;
     let summary = pipeline::check(
         &archive,
+        &matcher,
         &paths,
         &opts,
         &pipeline::NoProgress,
@@ -168,10 +187,11 @@ pub fn check_reports(
         ..ReportOptions::default()
     };
     let all = files.clone();
+    let matcher = matcher(state, &archive)?;
     Ok(files
         .into_iter()
         .map(|file| {
-            let report = report::build(&archive, Subject::File(&file.path), &opts)
+            let report = report::report(&archive, &matcher, Subject::File(&file.path), &opts)
                 .map_err(|e| shown(&all, &e.to_string()));
             Checked { file, report }
         })
@@ -206,8 +226,16 @@ pub fn archive(
         sidecars: false,
     };
     let mut outcomes = Vec::new();
+    // The writer works on a copy of the server's matcher (checks go on
+    // meanwhile) and puts it back with what it archived.
+    let mut matcher = state
+        .matcher
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
     let summary = pipeline::archive(
         &mut archive,
+        &mut matcher,
         &paths,
         &opts,
         &pipeline::NoProgress,
@@ -225,6 +253,7 @@ pub fn archive(
             outcomes.push(o);
         },
     )?;
+    *state.matcher.write().unwrap_or_else(|p| p.into_inner()) = matcher;
     Ok((outcomes, summary))
 }
 
@@ -331,5 +360,6 @@ pub fn item_report(
         thumbnails,
         ..ReportOptions::default()
     };
-    Ok(report::build(archive, Subject::Item(id), &opts)?)
+    let matcher = matcher(state, archive)?;
+    Ok(report::report(archive, &matcher, Subject::Item(id), &opts)?)
 }

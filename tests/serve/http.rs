@@ -847,3 +847,47 @@ fn every_api_error_is_json_and_other_loopback_addresses_work() {
         StatusCode::OK
     );
 }
+
+/// The server opens its matcher once and keeps it: what another process
+/// archives later (the CLI, another server on the same archive) is
+/// matched without a restart, and so is what the server archives itself.
+#[test]
+fn the_kept_matcher_follows_what_others_archive() {
+    let server = Server::start(&[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let known = |file: &Path| {
+        let r = json(api_post(&server.url, "/api/check", &[], &[file]));
+        r["summary"]["known"].as_u64().unwrap()
+    };
+    // Before anything is archived the server has opened its matcher.
+    let hopper = sample("photos/pillow-hopper.jpg");
+    let hopper_crop = tmp.path().join("hopper-crop.jpg");
+    cropped(&hopper, &hopper_crop);
+    assert_eq!(known(&hopper_crop), 0);
+
+    // Archived by another process: found by the running server.
+    let out = server.cli_json(&["archive", hopper.to_str().unwrap()]);
+    assert_eq!(out["summary"]["new_items"], 1, "{out}");
+    assert_eq!(known(&hopper_crop), 1, "the CLI's item is matched");
+
+    // Archived through the server: found too, and the CLI's still.
+    let rocket = sample("photos/skimage-rocket.jpg");
+    let rocket_crop = tmp.path().join("rocket-crop.jpg");
+    cropped(&rocket, &rocket_crop);
+    let r = json(api_post(&server.url, "/api/archive", &[], &[&rocket]));
+    assert_eq!(r["summary"]["new_items"], 1, "{r}");
+    assert_eq!(known(&rocket_crop), 1);
+    assert_eq!(known(&hopper_crop), 1);
+
+    // A redaction by another process (a change, not an append): the
+    // server answers as a fresh process does (still recognised).
+    let sha = out["files"][0]["sha256"].as_str().unwrap().to_string();
+    let r = server.cli_json(&["redact", &sha, "--reason", "test"]);
+    assert!(r.is_object(), "{r}");
+    let checked = json(api_post(&server.url, "/api/check", &[], &[&hopper_crop]));
+    let cli = server.cli_json(&["check", hopper_crop.to_str().unwrap()]);
+    assert_eq!(
+        checked["summary"], cli["summary"],
+        "the server answers as a fresh process does"
+    );
+}
