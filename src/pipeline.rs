@@ -241,7 +241,9 @@ pub fn archive(
     // has gathered. The catalog holds everything already: a failure here
     // loses nothing (the next command reads the newer rows itself).
     let _ = matcher.index().save(archive.dir(), &archive.catalog);
-    let _ = matching::FeatureIndex::save(archive.dir(), &archive.catalog);
+    let _ = matching::FeatureIndex::save(archive.dir(), &archive.catalog, &mut |d, t| {
+        progress.indexing(d, t)
+    });
     Ok(summary)
 }
 

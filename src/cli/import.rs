@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use firstseen::Archive;
 use firstseen::manifest::{self, ImportOutcome, hashlist};
+use firstseen::pipeline::Progress as _;
 use serde_json::json;
 
 use super::output::{clean, outln, print_json};
@@ -85,7 +86,8 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         .with_context(|| format!("{}: nothing was imported", file.display()))?;
     // The catalog holds the import already; the index catches up later
     // by itself if this fails.
-    let _ = firstseen::matching::update_index(&archive);
+    let bar = super::progress::Bar::new("importing");
+    let _ = firstseen::matching::update_index(&archive, &mut |d, t| bar.indexing(d, t));
     report(&outcome, ctx, None)?;
     Ok(EXIT_OK)
 }

@@ -94,11 +94,11 @@ pub const SEGMENT_FEATURES: usize = 1 << FEATURE_BITS;
 /// picture a query comes from and would cost most of the query's time.
 /// A picture is found by its distinctive features, read in the other
 /// buckets and tables.
-pub const STOP_FACTOR: usize = 16;
+pub const STOP_FACTOR: usize = 4;
 /// The smallest bucket size [`STOP_FACTOR`] can stop.
 pub const STOP_MIN: usize = 64;
 /// Stored pictures and frames handed on from the index votes, at most.
-pub const SHORTLIST: usize = 96;
+pub const SHORTLIST: usize = 48;
 /// Index votes an entry needs to be shortlisted.
 pub const MIN_INDEX_VOTES: usize = 2;
 
@@ -420,33 +420,10 @@ impl Segment {
             starts_at,
             tables,
         };
-        // Offsets must rise to the postings' count, and starts to the
-        // features': a damaged file is found here, not mid-query.
-        let b = seg.slab.bytes();
-        for &(offsets_at, _) in &seg.tables {
-            let mut last = 0;
-            for k in 0..=(1usize << bits) {
-                let o = u32_at(b, offsets_at + 4 * k) as usize;
-                if o < last || o > nf {
-                    return Err(bad("bucket offsets out of order"));
-                }
-                last = o;
-            }
-            if last != nf {
-                return Err(bad("bucket offsets do not cover the postings"));
-            }
-        }
-        let mut last = 0;
-        for k in 0..=n {
-            let s = u32_at(b, starts_at + 4 * k) as usize;
-            if s < last || s > nf {
-                return Err(bad("entry starts out of order"));
-            }
-            last = s;
-        }
-        if last != nf {
-            return Err(bad("entry starts do not cover the features"));
-        }
+        // The bucket offsets and entry starts (tens of megabytes in a
+        // large segment) are not all read here: each read is checked
+        // against the counts as it is made ([`Segment::hits`]), and
+        // `verify` compares the whole file with the catalog.
         Ok(seg)
     }
 
@@ -492,6 +469,15 @@ impl Segment {
             let bucket = ((k[t] >> shift) as usize).min(buckets - 1);
             let lo = u32_at(b, offsets_at + 4 * bucket) as usize;
             let hi = u32_at(b, offsets_at + 4 * bucket + 4) as usize;
+            if lo > hi || hi > self.features {
+                return Err(Error::io(
+                    Path::new(DIR).join(self.name()),
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "bucket offsets out of order (`firstseen verify` rebuilds the index)",
+                    ),
+                ));
+            }
             if hi - lo > stop || hi == lo {
                 continue;
             }
@@ -822,32 +808,33 @@ impl FeatureIndex {
 
     /// Writes the entries not yet in a segment as a new segment (merging
     /// small segments as they gather) and records it, so later commands
-    /// read few rows linearly. What is written is read from the catalog,
-    /// not taken from this index. Does nothing when there is nothing new
-    /// or the index is stale (the next open rebuilds it).
+    /// read few rows linearly; builds the whole index when there is none
+    /// or it is stale (`progress` gets items done and items in all). What
+    /// is written is read from the catalog, not taken from this index.
     ///
     /// # Errors
     /// Catalog errors, and I/O errors writing the files.
-    pub fn save(dir: &Path, catalog: &Catalog) -> Result<()> {
-        let state = catalog.feature_state()?;
-        let Ok(Some(s)) = read_state(dir) else {
-            return Ok(());
-        };
-        if s.edits != state.edits || state.last_item.0 <= s.upto {
+    pub fn save(dir: &Path, catalog: &Catalog, progress: &mut dyn FnMut(u64, u64)) -> Result<()> {
+        if std::env::var_os(LINEAR_VAR).is_some_and(|v| v == "linear") {
             return Ok(());
         }
-        if current(dir, &s, state, catalog)?.is_none() {
+        let state = catalog.feature_state()?;
+        let s = match read_state(dir) {
+            Ok(Some(s)) if current(dir, &s, state, catalog)?.is_some() => s,
+            // None yet (a new archive, an import into one), or stale:
+            // built now rather than by the next command.
+            _ => {
+                let _t = timings::stage("feature index build");
+                return build(dir, catalog, state, progress).map(drop);
+            }
+        };
+        if state.last_item.0 <= s.upto {
             return Ok(());
         }
         let _t = timings::stage("feature index save");
         let mut infos = s.segments.clone();
-        let (mut new, _damaged) = write_segments(
-            dir,
-            catalog,
-            ItemId(s.upto),
-            state.last_item,
-            &mut |_, _| {},
-        )?;
+        let (mut new, _damaged) =
+            write_segments(dir, catalog, ItemId(s.upto), state.last_item, progress)?;
         infos.append(&mut new);
         // Merge the last two segments while the later is at least half
         // the earlier (as a binary counter carries), so an archive grown
@@ -1235,4 +1222,120 @@ fn write_atomically(
         let _ = std::fs::remove_file(&tmp);
         Error::io(path, e)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::features::Keypoint;
+
+    fn random(seed: &mut u64) -> Descriptor {
+        let mut next = || {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            *seed
+        };
+        [next(), next(), next(), next()]
+    }
+
+    fn entry(item: i64, descriptors: Vec<Descriptor>) -> FeatureEntry {
+        let point = Keypoint {
+            x: 10.0,
+            y: 10.0,
+            angle: 0.0,
+            level: 0,
+            score: 1.0,
+        };
+        FeatureEntry {
+            key: FeatureKey {
+                item: ItemId(item),
+                frame: None,
+            },
+            span: None,
+            features: Features {
+                width: 640,
+                height: 480,
+                source_width: 640,
+                source_height: 480,
+                points: vec![point; descriptors.len()],
+                descriptors,
+            },
+        }
+    }
+
+    fn query(descriptors: Vec<Descriptor>) -> (Features, Features) {
+        let q = entry(0, descriptors).features;
+        let m = q.mirrored();
+        (q, m)
+    }
+
+    /// A pattern that recurs in picture after picture fills one bucket
+    /// of each table: it is not read, so the pictures made mostly of it
+    /// are not shortlisted for it, and a picture is still found by its
+    /// distinctive features.
+    #[test]
+    fn a_crowded_bucket_is_a_stop_word() {
+        let mut seed = 0x5eed_u64;
+        let common = random(&mut seed);
+        let mut entries = Vec::new();
+        for item in 1..=400 {
+            let mut d = vec![common; 10];
+            d.extend((0..10).map(|_| random(&mut seed)));
+            entries.push(entry(item, d));
+        }
+        let distinctive: Vec<Descriptor> = (0..10).map(|_| random(&mut seed)).collect();
+        let mut target = vec![common; 3];
+        target.extend(distinctive.iter().copied());
+        entries.push(entry(401, target));
+        let index = FeatureIndex::in_memory(entries);
+        assert_eq!(index.segment_count(), 1);
+
+        let mut asked = vec![common];
+        asked.extend(distinctive.iter().copied());
+        let (q, m) = query(asked);
+        let (nominees, tail) = index.nominate(&q, &m).unwrap();
+        assert!(tail.is_empty(), "every entry is in the segment");
+        assert_eq!(
+            nominees.iter().map(|n| n.key.item.0).collect::<Vec<_>>(),
+            [401],
+            "{nominees:?}"
+        );
+        assert_eq!(nominees[0].votes, 10, "only its distinctive features vote");
+
+        // Asked for the common pattern alone: nothing is shortlisted
+        // (the 400 pictures it fills would otherwise all be).
+        let (q, m) = query(vec![common]);
+        assert!(index.nominate(&q, &m).unwrap().0.is_empty());
+    }
+
+    /// The filed keys and signature are the chosen bits: two descriptors
+    /// differing only outside them share every key and signature, and a
+    /// flip of a key bit moves that table's key only.
+    #[test]
+    fn keys_are_the_chosen_bits() {
+        let mut seed = 0xfeed_u64;
+        let d = random(&mut seed);
+        let used: Vec<u8> = KEY_AT.iter().flatten().chain(&SIG_AT).copied().collect();
+        let unused = (0..=255u8).find(|b| !used.contains(b)).unwrap();
+        let mut e = d;
+        e[usize::from(unused) / 64] ^= 1 << (unused % 64);
+        assert_eq!(keys(filed(&d)), keys(filed(&e)));
+        let bit = KEY_AT[2][0];
+        let mut f = d;
+        f[usize::from(bit) / 64] ^= 1 << (bit % 64);
+        let (a, sa) = keys(filed(&d));
+        let (b, sb) = keys(filed(&f));
+        assert_eq!((a[0], a[1], a[3], sa), (b[0], b[1], b[3], sb));
+        assert_eq!(
+            a[2] ^ b[2],
+            1 << (KEY_BITS - 1),
+            "the leading bit of table 2"
+        );
+        // No bit serves twice.
+        let mut sorted = used.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), used.len());
+    }
 }

@@ -315,13 +315,14 @@ fn index_files(dir: &Path) -> [Option<(u64, std::time::SystemTime)>; 2] {
 /// Brings the archive's persistent indexes up to date after items were
 /// added (by `archive` or an import): the hash index folds in
 /// [`MERGE_AT`] or more new hashes, or rebuilds a stale one; the feature
-/// index files the new items' features in a segment.
+/// index files the new items' features in a segment (or is built, when
+/// there is none; `progress` gets items done and items in all).
 ///
 /// # Errors
 /// Catalog errors, and I/O errors writing the feature index.
-pub fn update_index(archive: &Archive) -> Result<()> {
+pub fn update_index(archive: &Archive, progress: &mut dyn FnMut(u64, u64)) -> Result<()> {
     Index::open(archive.dir(), &archive.catalog).map(drop)?;
-    FeatureIndex::save(archive.dir(), &archive.catalog)
+    FeatureIndex::save(archive.dir(), &archive.catalog, progress)
 }
 
 /// [`Matcher::find`] on its indexes.
@@ -454,29 +455,24 @@ pub fn feature_hits(
     let (shortlist, tail) = index.features().nominate(query, &mirrored)?;
     drop(vote);
     let fetch = timings::stage("feature fetch");
-    let mut nominated: Vec<FeatureEntry> = tail
+    let nominated: Vec<FeatureEntry> = tail
         .iter()
         .map(|&k| index.features().recent()[k].clone())
         .filter(|e| !exclude.contains(&e.key.item))
         .collect();
-    let mut fetched: Vec<FeatureEntry> = Vec::new();
+    // Entries nominated by the linear vote or by pHash/dHash are
+    // verified as they are; the index's shortlist must first pass the
+    // linear vote on its own features (counted in verification's own
+    // comparison of descriptors).
+    let mut nominated: Vec<(FeatureEntry, usize)> = nominated.into_iter().map(|e| (e, 0)).collect();
     for n in shortlist {
-        if exclude.contains(&n.key.item) || nominated.iter().any(|e| e.key == n.key) {
+        if exclude.contains(&n.key.item) || nominated.iter().any(|(e, _)| e.key == n.key) {
             continue;
         }
         if let Some(e) = index.feature_entry(source, n.key)? {
-            fetched.push(e);
+            nominated.push((e, MIN_VOTES));
         }
     }
-    // The linear vote on each shortlisted entry's own features, on all
-    // cores (the order is kept).
-    use rayon::prelude::*;
-    nominated.extend(
-        fetched
-            .into_par_iter()
-            .filter(|e| features::vote_count(&e.features, query, &mirrored) >= MIN_VOTES)
-            .collect::<Vec<_>>(),
-    );
     for probe in probes {
         let h = &probe.hashes;
         for s in find_similar(&h.phashes, &h.dhashes, index, &[]) {
@@ -484,8 +480,8 @@ pub fn feature_hits(
                 continue;
             }
             for e in index.feature_entries_of(source, s.item)? {
-                if e.span == s.span && !nominated.iter().any(|n| n.key == e.key) {
-                    nominated.push(e);
+                if e.span == s.span && !nominated.iter().any(|(n, _)| n.key == e.key) {
+                    nominated.push((e, 0));
                 }
             }
         }
@@ -493,11 +489,12 @@ pub fn feature_hits(
     drop(fetch);
     let params = VerifyParams::default();
     // Candidates are verified on all cores; the order is restored below.
+    use rayon::prelude::*;
     let mut out: Vec<FeatureHit> = nominated
         .into_par_iter()
-        .filter_map(|e| {
+        .filter_map(|(e, votes)| {
             let _t = timings::stage("verification");
-            verify::verify_both(&e.features, query, &mirrored, &params).map(|alignment| {
+            verify::verify_voted(&e.features, query, &mirrored, &params, votes).map(|alignment| {
                 FeatureHit {
                     item: e.key.item,
                     span: e.span,

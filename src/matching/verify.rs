@@ -295,29 +295,49 @@ impl Similarity {
 /// A tentative pair: index into the archived features, into the query's.
 type Pair = (usize, usize);
 
+/// Nearest query descriptors kept per archived one: the runner-up for
+/// the ratio test is almost always among them.
+const KEEP: usize = 4;
+
+/// Per archived descriptor, its [`KEEP`] nearest query descriptors
+/// (distance, index; nearest first, the earlier one on a tie; index
+/// `usize::MAX` where the query has fewer).
+type Nearest = Vec<[(u32, usize); KEEP]>;
+
+fn nearest(archived: &Features, query: &Features) -> Nearest {
+    archived
+        .descriptors
+        .iter()
+        .map(|d| {
+            let mut near = [(u32::MAX, usize::MAX); KEEP];
+            for (j, e) in query.descriptors.iter().enumerate() {
+                let dist = features::distance(d, e);
+                if dist < near[KEEP - 1].0 {
+                    let mut k = KEEP - 1;
+                    while k > 0 && near[k - 1].0 > dist {
+                        near[k] = near[k - 1];
+                        k -= 1;
+                    }
+                    near[k] = (dist, j);
+                }
+            }
+            near
+        })
+        .collect()
+}
+
 /// Tentative pairs: for each archived feature, its nearest query feature
 /// when it is close and clearly nearer than the nearest one elsewhere
 /// (the same corner found twice, at two scales, is not a rival).
-fn tentative_pairs(archived: &Features, query: &Features, params: &VerifyParams) -> Vec<Pair> {
-    /// Nearest query descriptors kept per archived one: the runner-up
-    /// for the ratio test is almost always among them.
-    const KEEP: usize = 4;
+fn tentative_pairs(
+    archived: &Features,
+    query: &Features,
+    nearest: &Nearest,
+    params: &VerifyParams,
+) -> Vec<Pair> {
     let mut out = Vec::new();
     let far = |b: &Keypoint, q: &Keypoint| (q.x - b.x).abs() > 6.0 || (q.y - b.y).abs() > 6.0;
-    for (i, d) in archived.descriptors.iter().enumerate() {
-        // The KEEP nearest, nearest first (the earlier one on a tie).
-        let mut near = [(u32::MAX, usize::MAX); KEEP];
-        for (j, e) in query.descriptors.iter().enumerate() {
-            let dist = features::distance(d, e);
-            if dist < near[KEEP - 1].0 {
-                let mut k = KEEP - 1;
-                while k > 0 && near[k - 1].0 > dist {
-                    near[k] = near[k - 1];
-                    k -= 1;
-                }
-                near[k] = (dist, j);
-            }
-        }
+    for (i, (d, near)) in archived.descriptors.iter().zip(nearest).enumerate() {
         let (best, at) = near[0];
         if at == usize::MAX || best > params.max_descriptor_distance {
             continue;
@@ -372,9 +392,36 @@ pub fn verify_both(
     mirrored_query: &Features,
     params: &VerifyParams,
 ) -> Option<Alignment> {
-    let straight = verify_one(archived, query, false, params);
-    let mirrored = verify_one(archived, mirrored_query, true, params);
-    match (straight, mirrored) {
+    verify_voted(archived, query, mirrored_query, params, 0)
+}
+
+/// [`verify_both`] of an archived picture that must first have `votes`
+/// features within `vote_distance` of the query's or its mirrored
+/// features (the linear vote, [`super::features::vote_count`]), counted
+/// from the same nearest-neighbour pass the verification pairs come
+/// from, so a shortlisted picture's descriptors are compared once.
+pub fn verify_voted(
+    archived: &Features,
+    query: &Features,
+    mirrored_query: &Features,
+    params: &VerifyParams,
+    votes: usize,
+) -> Option<Alignment> {
+    let straight = nearest(archived, query);
+    let mirrored = nearest(archived, mirrored_query);
+    if votes > 0 {
+        let voted = straight
+            .iter()
+            .zip(&mirrored)
+            .filter(|(a, b)| a[0].0.min(b[0].0) <= super::VOTE_DISTANCE)
+            .count();
+        if voted < votes {
+            return None;
+        }
+    }
+    let a = verify_one(archived, query, &straight, false, params);
+    let b = verify_one(archived, mirrored_query, &mirrored, true, params);
+    match (a, b) {
         (Some(a), Some(b)) => Some(if b.inliers > a.inliers { b } else { a }),
         (a, b) => a.or(b),
     }
@@ -383,10 +430,11 @@ pub fn verify_both(
 fn verify_one(
     archived: &Features,
     query: &Features,
+    nearest: &Nearest,
     mirrored: bool,
     params: &VerifyParams,
 ) -> Option<Alignment> {
-    let pairs = tentative_pairs(archived, query, params);
+    let pairs = tentative_pairs(archived, query, nearest, params);
     if pairs.len() < params.min_inliers {
         return None;
     }

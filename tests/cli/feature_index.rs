@@ -180,3 +180,36 @@ fn a_read_only_archive_without_an_index_votes_linearly_with_a_warning() {
     assert!(stderr.contains("linear"), "{stderr}");
     std::fs::remove_file(t.dir().join("index/features")).unwrap();
 }
+
+/// An import into a new archive files the manifest's features before it
+/// returns: the next check finds the index current (nothing to build)
+/// and matches through it.
+#[test]
+fn an_import_builds_the_feature_index() {
+    let from = TestArchive::new();
+    archive_samples(&from);
+    let manifest = from.dir().join("export.jsonl");
+    from.cmd(["export", "-o", manifest.to_str().unwrap()])
+        .assert()
+        .code(0);
+    let t = TestArchive::new();
+    t.cmd(["import".as_ref(), manifest.as_os_str()])
+        .assert()
+        .code(0);
+    let s = state(&t);
+    assert_eq!(s["upto"], 7, "{s:#}");
+    let filed: u64 = s["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["features"].as_u64().unwrap())
+        .sum();
+    assert!(filed > 500, "{s:#}");
+    let before = std::fs::read(t.dir().join(STATE)).unwrap();
+    assert!(found_by_features(&t));
+    assert_eq!(
+        std::fs::read(t.dir().join(STATE)).unwrap(),
+        before,
+        "the check found the imported index current"
+    );
+}
