@@ -368,8 +368,9 @@ fn negatives(corpus: &Path, photos: &[RgbImage], pairs_wanted: usize, crops: usi
                 }
             }
             if let Some(f) = &qa.features {
-                for h in matching::feature_hits(&index, &matching::HeldOnly, f, &qa.probes, &[])
-                    .expect("in memory")
+                for h in
+                    matching::feature_hits(&index, &matching::HeldOnly, f, None, &qa.probes, &[])
+                        .expect("in memory")
                 {
                     if other(h.item) {
                         hit.push((h.item, "features"));

@@ -268,7 +268,7 @@ fn archive_one(
         Vec::new()
     } else {
         matcher
-            .find(&archive.catalog, &a, &opts.common.thresholds)?
+            .find_variants(&archive.catalog, &a, &opts.common.thresholds)?
             .into_iter()
             .filter(|f| f.evidence != Evidence::Sha256)
             .filter(|f| {

@@ -84,7 +84,7 @@ fn added(real: &[Features], count: usize, first: i64, flips: u32) -> Vec<Feature
 }
 
 fn confirmed(index: &Index, query: &Features) -> Vec<ItemId> {
-    let mut out: Vec<ItemId> = matching::feature_hits(index, &HeldOnly, query, &[], &[])
+    let mut out: Vec<ItemId> = matching::feature_hits(index, &HeldOnly, query, None, &[], &[])
         .unwrap()
         .into_iter()
         .map(|h| h.item)

@@ -6,21 +6,29 @@
 //! not indexed yet), so its cost grew with the archive. This index is a
 //! set of multi-table hash tables over descriptor bits (locality-sensitive
 //! hashing for the Hamming space by bit sampling): each stored descriptor
-//! is filed under [`TABLES`] keys, each a different run of its bits, so a
-//! query descriptor within a few bits of it shares at least one key with
-//! it far more often than an unrelated one does. Beside each filed
-//! descriptor sits a 38-bit sample of its other bits, compared before a
-//! hit counts (as Hamming embedding does in bag-of-features search), so
-//! unrelated descriptors that share a key by chance rarely vote. A query
-//! reads one bucket per table for each of its descriptors (and their
-//! mirrored twins): its cost grows with the postings in those buckets,
-//! about `4 × 2000 × features / 2^18`, not with a pass over the archive.
+//! is filed under [`TABLES`] keys, each made of its own chosen bits
+//! ([`KEY_AT`], chosen on real photos for an even split), so a query
+//! descriptor within a few bits of it shares at least one key with it far
+//! more often than an unrelated one does. Beside each filed descriptor
+//! sit a 32-bit signature of further bits, compared before a hit counts
+//! (as Hamming embedding does in bag-of-features search), and its
+//! corner's orientation. A query reads one bucket per table for each of
+//! its descriptors (and their mirrored twins): its cost grows with the
+//! postings in those buckets, not with a pass over the archive. Buckets
+//! far fuller than their segment's mean are stop words, not read
+//! ([`STOP_FACTOR`]).
 //!
-//! The votes rank stored pictures and frames; a bounded shortlist
-//! ([`SHORTLIST`]) of the best goes on to the linear vote on their own
-//! stored features (read from the catalog) and then to geometric
-//! verification, so what is confirmed is exactly what the linear vote
-//! and verification would confirm of the shortlisted entries.
+//! A stored feature's vote goes to the bin of the turn from its corner to
+//! the query's, and a picture's votes are those of its best two
+//! neighbouring bins (weak geometric consistency, as Jégou et al. scaled
+//! bag-of-features search): a copy turns all its corners alike, while the
+//! chance agreements of generic corners (a checkerboard, text, blocks of
+//! colour) turn every way, so such pictures do not crowd the true one off
+//! the shortlist. The votes rank stored pictures and frames; a bounded
+//! shortlist ([`SHORTLIST`]) of the best goes on to the linear vote on
+//! their own stored features (read from the catalog) and then to
+//! geometric verification, so what is confirmed is exactly what the
+//! linear vote and verification would confirm of the shortlisted entries.
 //!
 //! # Segments
 //! The index is kept as immutable segment files under
@@ -44,8 +52,9 @@
 //! `verify` rebuilds every segment and compares it byte for byte.
 //!
 //! # Memory
-//! Segments are mapped, not read: a query touches the pages of the
-//! buckets it reads.
+//! Segments are mapped for their bucket offsets; postings are read from
+//! the file ([`Slab::read_at`]), so a query's resident memory is what it
+//! reads, not the pages around it.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -68,7 +77,7 @@ pub const STATE_FILE: &str = "index/features/state.json";
 pub const LINEAR_VAR: &str = "FIRSTSEEN_FEATURE_INDEX";
 /// The kind of index: the tables, key and signature bits, as filed.
 /// Part of the archive format: a state of another scheme is rebuilt.
-pub const SCHEME: &str = "bitsample-4x20-sig38-v2";
+pub const SCHEME: &str = "bitsample-4x20-sig32-angle6-v3";
 
 /// Hash tables, each keyed by its own run of descriptor bits.
 pub const TABLES: usize = 4;
@@ -77,10 +86,19 @@ const KEY_BITS: u32 = 20;
 /// Bits of a key in a segment of [`SEGMENT_FEATURES`] features.
 const MAX_BUCKET_BITS: u32 = 20;
 /// Bits of the signature kept beside each filed descriptor.
-const SIG_BITS: u32 = 38;
+const SIG_BITS: u32 = 32;
 /// Largest signature distance (of [`SIG_BITS`]) at which a shared key
 /// counts as a vote: about [`super::VOTE_DISTANCE`] of 256, with room.
-pub const SIG_RADIUS: u32 = 10;
+pub const SIG_RADIUS: u32 = 8;
+/// Bits of the corner's orientation kept beside each filed descriptor
+/// (64 steps of 5.6°), for the angle-consistent vote.
+const ANGLE_BITS: u32 = 6;
+/// Bins of the orientation difference between a query corner and a
+/// stored one that votes (22.5° each): a picture's votes are those of its
+/// best two neighbouring bins, since a copy turns all its corners alike
+/// while chance agreements (generic corners, a checkerboard, text) turn
+/// every way.
+const ANGLE_BINS: usize = 16;
 /// Bits of a posting that number the feature (so a segment holds at
 /// most `2^26` features, about 480,000 pictures): few, large segments,
 /// since a query reads one bucket of each table of each segment.
@@ -98,6 +116,8 @@ pub const STOP_FACTOR: usize = 4;
 /// The smallest bucket size [`STOP_FACTOR`] can stop.
 pub const STOP_MIN: usize = 64;
 /// Stored pictures and frames handed on from the index votes, at most.
+/// (A phone screenshot's candidates all pass the linear vote; each costs
+/// a verification.)
 pub const SHORTLIST: usize = 48;
 /// Index votes an entry needs to be shortlisted.
 pub const MIN_INDEX_VOTES: usize = 2;
@@ -132,13 +152,22 @@ const KEY_AT: [[u8; KEY_BITS as usize]; TABLES] = [
 /// features together while splitting others (same bench).
 const SIG_AT: [u8; SIG_BITS as usize] = [
     102, 32, 14, 85, 30, 6, 213, 145, 134, 230, 184, 178, 131, 135, 88, 158, 61, 7, 217, 142, 45,
-    194, 2, 223, 66, 226, 167, 181, 104, 17, 94, 197, 89, 232, 168, 113, 40, 98,
+    194, 2, 223, 66, 226, 167, 181, 104, 17, 94, 197,
 ];
 
-/// A descriptor as filed: its [`TABLES`] keys (each [`KEY_BITS`], table
-/// `t` at bit `KEY_BITS * t`) and its signature above them, in one word
-/// (a segment of 2^26 features is built in about 1 GB).
+/// A feature as filed: its descriptor's [`TABLES`] keys (each
+/// [`KEY_BITS`], table `t` at bit `KEY_BITS * t`), its signature above
+/// them and its corner's orientation above that, in one word (a segment
+/// of 2^26 features is built in about 1 GB).
 type Filed = u128;
+
+/// An orientation in [`ANGLE_BITS`] steps.
+#[inline]
+fn angle_step(radians: f32) -> u64 {
+    let steps = 1u32 << ANGLE_BITS;
+    ((radians / std::f32::consts::TAU * steps as f32).round() as i64).rem_euclid(i64::from(steps))
+        as u64
+}
 
 /// Gathers the bits of `d` at `at`, the first the most significant.
 #[inline]
@@ -148,25 +177,33 @@ fn gather(d: &Descriptor, at: &[u8]) -> u64 {
     })
 }
 
-/// The filed form of a descriptor.
+/// The filed form of a feature: its descriptor and its corner's
+/// orientation (radians).
 #[inline]
-fn filed(d: &Descriptor) -> Filed {
-    let mut f = Filed::from(gather(d, &SIG_AT)) << (KEY_BITS as usize * TABLES);
+fn filed(d: &Descriptor, angle: f32) -> Filed {
+    let above = KEY_BITS as usize * TABLES;
+    let mut f = Filed::from(gather(d, &SIG_AT)) << above;
+    f |= Filed::from(angle_step(angle)) << (above + SIG_BITS as usize);
     for (t, at) in KEY_AT.iter().enumerate() {
         f |= Filed::from(gather(d, at)) << (KEY_BITS as usize * t);
     }
     f
 }
 
-/// The keys and signature of a filed descriptor.
+/// The keys, signature and orientation step of a filed feature.
 #[inline]
-fn keys(f: Filed) -> ([u32; TABLES], u64) {
+fn keys(f: Filed) -> ([u32; TABLES], u64, u64) {
     let key = |t: usize| ((f >> (KEY_BITS as usize * t)) & ((1 << KEY_BITS) - 1)) as u32;
+    let above = KEY_BITS as usize * TABLES;
     (
         [key(0), key(1), key(2), key(3)],
-        (f >> (KEY_BITS as usize * TABLES)) as u64 & ((1 << SIG_BITS) - 1),
+        (f >> above) as u64 & ((1 << SIG_BITS) - 1),
+        (f >> (above + SIG_BITS as usize)) as u64 & ((1 << ANGLE_BITS) - 1),
     )
 }
+
+/// A query feature as it asks the index: keys, signature, orientation.
+type Probe = ([u32; TABLES], u64, u64);
 
 /// Bucket bits for a segment of `n` features: enough that a bucket holds
 /// a handful of postings, at most [`MAX_BUCKET_BITS`].
@@ -280,7 +317,7 @@ struct Segment {
     frames_at: usize,
     starts_at: usize,
     /// Per table: offsets (`2^bits + 1` × u32) and postings (u64:
-    /// signature above [`FEATURE_BITS`], feature number below).
+    /// signature, orientation step, feature number, from high to low).
     tables: [(usize, usize); TABLES],
 }
 
@@ -297,7 +334,12 @@ impl SegmentInput {
     fn push(&mut self, key: FeatureKey, f: &Features) {
         self.starts.push(self.descriptors.len() as u32);
         self.keys.push(key);
-        self.descriptors.extend(f.descriptors.iter().map(filed));
+        self.descriptors.extend(
+            f.descriptors
+                .iter()
+                .zip(&f.points)
+                .map(|(d, p)| filed(d, p.angle)),
+        );
     }
 
     fn would_overflow(&self, f: &Features) -> bool {
@@ -362,9 +404,10 @@ impl Segment {
             let mut next = offsets.clone();
             let mut postings = vec![0u64; nf];
             for (f, d) in filed.iter().enumerate() {
-                let (k, sig) = keys(*d);
+                let (k, sig, angle) = keys(*d);
                 let b = bucket(&k);
-                postings[next[b] as usize] = (sig << FEATURE_BITS) | f as u64;
+                postings[next[b] as usize] =
+                    (sig << (ANGLE_BITS + FEATURE_BITS)) | (angle << FEATURE_BITS) | f as u64;
                 next[b] += 1;
             }
             w(&mut offsets.iter().map(|&o| u64::from(o)), 4)?;
@@ -457,7 +500,7 @@ impl Segment {
     /// with repeats. Postings are read from the file, not through the
     /// mapping (see [`Slab::read_at`]); the bucket offsets are read in
     /// place.
-    fn hits(&self, t: usize, probes: &[([u32; TABLES], u64)]) -> Result<Vec<u32>> {
+    fn hits(&self, t: usize, probes: &[Probe]) -> Result<Vec<u32>> {
         let b = self.slab.bytes();
         let (offsets_at, postings_at) = self.tables[t];
         let buckets = 1usize << self.bits;
@@ -465,7 +508,7 @@ impl Segment {
         let stop = (STOP_FACTOR * (self.features >> self.bits)).max(STOP_MIN);
         let mut hits: Vec<u32> = Vec::new();
         let mut run: Vec<u8> = Vec::new();
-        for (k, sig) in probes {
+        for (k, sig, angle) in probes {
             let bucket = ((k[t] >> shift) as usize).min(buckets - 1);
             let lo = u32_at(b, offsets_at + 4 * bucket) as usize;
             let hi = u32_at(b, offsets_at + 4 * bucket + 4) as usize;
@@ -487,8 +530,13 @@ impl Segment {
                 .map_err(|e| Error::io(Path::new(DIR).join(self.name()), e))?;
             for p in run.chunks_exact(8) {
                 let p = u64::from_le_bytes(p.try_into().expect("eight bytes"));
-                if ((p >> FEATURE_BITS) ^ sig).count_ones() <= SIG_RADIUS {
-                    hits.push((p & ((1 << FEATURE_BITS) - 1)) as u32);
+                if ((p >> (ANGLE_BITS + FEATURE_BITS)) ^ sig).count_ones() <= SIG_RADIUS {
+                    // The feature number, and above it the bin of the
+                    // turn from the stored corner to the query's.
+                    let stored = (p >> FEATURE_BITS) & ((1 << ANGLE_BITS) - 1);
+                    let turn = (angle + (1 << ANGLE_BITS) - stored) & ((1 << ANGLE_BITS) - 1);
+                    let bin = (turn * ANGLE_BINS as u64) >> ANGLE_BITS;
+                    hits.push(((bin << FEATURE_BITS) | (p & ((1 << FEATURE_BITS) - 1))) as u32);
                 }
             }
         }
@@ -496,21 +544,39 @@ impl Segment {
     }
 
     /// Entries of this segment and their votes, from the [`Segment::hits`]
-    /// of its tables: a stored feature counts once however many of its
-    /// keys the query shares.
+    /// of its tables: each stored feature counts once (however many of
+    /// its keys the query shares), in the bin of its turn; an entry's
+    /// votes are those of its best two neighbouring bins.
     fn votes(&self, mut hits: Vec<u32>) -> Vec<(usize, usize)> {
-        hits.sort_unstable();
-        hits.dedup();
+        let feature = |h: u32| h & ((1 << FEATURE_BITS) - 1);
+        hits.sort_unstable_by_key(|&h| (feature(h), h));
+        hits.dedup_by_key(|h| feature(*h));
         let mut out: Vec<(usize, usize)> = Vec::new();
-        for f in hits {
+        let mut bins = [0usize; ANGLE_BINS];
+        let mut current: Option<usize> = None;
+        let best = |bins: &[usize; ANGLE_BINS]| {
+            (0..ANGLE_BINS)
+                .map(|b| bins[b] + bins[(b + 1) % ANGLE_BINS])
+                .max()
+                .unwrap_or(0)
+        };
+        for h in hits {
+            let f = feature(h);
             if (f as usize) >= self.features {
                 continue;
             }
             let e = self.entry_of(f);
-            match out.last_mut() {
-                Some((last, v)) if *last == e => *v += 1,
-                _ => out.push((e, 1)),
+            if current != Some(e) {
+                if let Some(c) = current {
+                    out.push((c, best(&bins)));
+                }
+                current = Some(e);
+                bins = [0; ANGLE_BINS];
             }
+            bins[(h >> FEATURE_BITS) as usize % ANGLE_BINS] += 1;
+        }
+        if let Some(c) = current {
+            out.push((c, best(&bins)));
         }
         out
     }
@@ -765,11 +831,12 @@ impl FeatureIndex {
         mirrored: &Features,
     ) -> Result<(Vec<Nominee>, Vec<usize>)> {
         use rayon::prelude::*;
-        let probes: Vec<([u32; TABLES], u64)> = query
+        let probes: Vec<Probe> = query
             .descriptors
             .iter()
-            .chain(&mirrored.descriptors)
-            .map(|d| keys(filed(d)))
+            .zip(&query.points)
+            .chain(mirrored.descriptors.iter().zip(&mirrored.points))
+            .map(|(d, p)| keys(filed(d, p.angle)))
             .collect();
         // Each table of each segment on its own thread; then each
         // segment's hits counted per entry.
@@ -1264,6 +1331,39 @@ mod tests {
         }
     }
 
+    /// A copy turns all its corners alike; a picture of generic corners
+    /// agrees with more of the query's, but at every turn: the copy ranks
+    /// first, with all its votes, and the other keeps few.
+    #[test]
+    fn votes_count_the_most_consistent_turn() {
+        let mut seed = 0xa11_u64;
+        let asked: Vec<Descriptor> = (0..42).map(|_| random(&mut seed)).collect();
+        let angles: Vec<f32> = (0..42)
+            .map(|k| k as f32 * 0.37 % std::f32::consts::TAU)
+            .collect();
+        let with_angles =
+            |item: i64, range: std::ops::Range<usize>, turn: &dyn Fn(usize) -> f32| {
+                let mut e = entry(item, asked[range.clone()].to_vec());
+                for (p, k) in e.features.points.iter_mut().zip(range) {
+                    p.angle = (angles[k] - turn(k)).rem_euclid(std::f32::consts::TAU);
+                }
+                e
+            };
+        // 30 agreements at scattered turns; 12 at one turn.
+        let generic = with_angles(1, 0..30, &|k| k as f32 * 2.1);
+        let copy = with_angles(2, 30..42, &|_| 0.3);
+        let index = FeatureIndex::in_memory(vec![generic, copy]);
+        let mut q = entry(0, asked).features;
+        for (p, a) in q.points.iter_mut().zip(&angles) {
+            p.angle = *a;
+        }
+        let m = q.mirrored();
+        let (nominees, _) = index.nominate(&q, &m).unwrap();
+        let votes: Vec<(i64, usize)> = nominees.iter().map(|n| (n.key.item.0, n.votes)).collect();
+        assert_eq!(votes[0], (2, 12), "{votes:?}");
+        assert!(votes.iter().all(|&(i, v)| i == 2 || v < 12), "{votes:?}");
+    }
+
     fn query(descriptors: Vec<Descriptor>) -> (Features, Features) {
         let q = entry(0, descriptors).features;
         let m = q.mirrored();
@@ -1320,13 +1420,13 @@ mod tests {
         let unused = (0..=255u8).find(|b| !used.contains(b)).unwrap();
         let mut e = d;
         e[usize::from(unused) / 64] ^= 1 << (unused % 64);
-        assert_eq!(keys(filed(&d)), keys(filed(&e)));
+        assert_eq!(keys(filed(&d, 1.0)), keys(filed(&e, 1.0)));
         let bit = KEY_AT[2][0];
         let mut f = d;
         f[usize::from(bit) / 64] ^= 1 << (bit % 64);
-        let (a, sa) = keys(filed(&d));
-        let (b, sb) = keys(filed(&f));
-        assert_eq!((a[0], a[1], a[3], sa), (b[0], b[1], b[3], sb));
+        let (a, sa, ta) = keys(filed(&d, 1.0));
+        let (b, sb, tb) = keys(filed(&f, 1.0));
+        assert_eq!((a[0], a[1], a[3], sa, ta), (b[0], b[1], b[3], sb, tb));
         assert_eq!(
             a[2] ^ b[2],
             1 << (KEY_BITS - 1),

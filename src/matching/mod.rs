@@ -54,6 +54,12 @@ pub const MIN_TRUSTED_QUALITY: u8 = 50;
 /// match.
 pub const CORROBORATING_DISTANCE: u32 = 12;
 
+/// Index votes a shortlisted picture needs when the index is asked with
+/// a file's stored features ([`Matcher::find_variants`], as `archive`
+/// links variants): a copy, crop or screenshot of a picture shares
+/// dozens of its strongest features with it.
+pub const MIN_VARIANT_VOTES: usize = 6;
+
 /// pHash distance at or below which, together with [`SIMILAR_DHASH`], a
 /// pair PDQ does not match is nominated for verification (crops beyond
 /// PDQ's reach keep pHash and dHash close). Never a match on its own.
@@ -298,7 +304,26 @@ impl Matcher {
         a: &Analysis,
         thresholds: &Thresholds,
     ) -> Result<Vec<Found>> {
-        find_in(catalog, &self.index, a, thresholds)
+        find_in(catalog, &self.index, a, thresholds, None)
+    }
+
+    /// [`Matcher::find`] as `archive` links a new file to what it is a
+    /// variant of: the feature index is asked with the file's stored
+    /// features (its strongest, spread over the picture: about a seventh
+    /// of a query's) instead of all of them, and what they nominate is
+    /// verified with all of them. In a large archive this is most of a
+    /// check's cost, paid for every file archived.
+    ///
+    /// # Errors
+    /// As [`Matcher::find`].
+    pub fn find_variants(
+        &self,
+        catalog: &Catalog,
+        a: &Analysis,
+        thresholds: &Thresholds,
+    ) -> Result<Vec<Found>> {
+        let stored = a.stored_features();
+        find_in(catalog, &self.index, a, thresholds, stored.as_ref())
     }
 }
 
@@ -331,6 +356,7 @@ fn find_in(
     index: &Index,
     a: &Analysis,
     thresholds: &Thresholds,
+    nominate_with: Option<&Features>,
 ) -> Result<Vec<Found>> {
     let fp = &a.fingerprint;
     let mut found: Vec<Found> = Vec::new();
@@ -415,7 +441,13 @@ fn find_in(
             }
         }
     }
-    found.extend(verified_by_features(catalog, index, a, &found)?);
+    found.extend(verified_by_features(
+        catalog,
+        index,
+        a,
+        &found,
+        nominate_with,
+    )?);
     Ok(found)
 }
 
@@ -436,7 +468,9 @@ pub struct FeatureHit {
 /// features) or by pHash and dHash together ([`find_similar`], for each
 /// probe), then kept only when [`verify::verify`] confirms them. Skips
 /// items in `exclude`; most consistent corners first. Stored features
-/// not held by the index are read from `source`.
+/// not held by the index are read from `source`. The index is asked with
+/// `nominate_with` when given (see [`Matcher::find_variants`]), else with
+/// `query`; verification is always with `query`.
 ///
 /// # Errors
 /// Store errors reading stored features.
@@ -444,6 +478,7 @@ pub fn feature_hits(
     index: &Index,
     source: &dyn FeatureSource,
     query: &Features,
+    nominate_with: Option<&Features>,
     probes: &[Probe],
     exclude: &[ItemId],
 ) -> Result<Vec<FeatureHit>> {
@@ -452,7 +487,11 @@ pub fn feature_hits(
     }
     let vote = timings::stage("feature vote");
     let mirrored = query.mirrored();
-    let (shortlist, tail) = index.features().nominate(query, &mirrored)?;
+    let nominated_by = nominate_with.map(|f| (f, f.mirrored()));
+    let (shortlist, tail) = match &nominated_by {
+        Some((f, m)) => index.features().nominate(f, m)?,
+        None => index.features().nominate(query, &mirrored)?,
+    };
     drop(vote);
     let fetch = timings::stage("feature fetch");
     let nominated: Vec<FeatureEntry> = tail
@@ -467,6 +506,13 @@ pub fn feature_hits(
     let mut nominated: Vec<(FeatureEntry, usize)> = nominated.into_iter().map(|e| (e, 0)).collect();
     for n in shortlist {
         if exclude.contains(&n.key.item) || nominated.iter().any(|(e, _)| e.key == n.key) {
+            continue;
+        }
+        // Asked with a file's stored features, a variant shares many of
+        // them: the nominees a few coincidences put on the shortlist
+        // (about fifty a picture in a million, each costing a
+        // verification) are left out.
+        if nominated_by.is_some() && n.votes < MIN_VARIANT_VOTES {
             continue;
         }
         if let Some(e) = index.feature_entry(source, n.key)? {
@@ -519,13 +565,14 @@ fn verified_by_features(
     index: &Index,
     a: &Analysis,
     already: &[Found],
+    nominate_with: Option<&Features>,
 ) -> Result<Vec<Found>> {
     let Some(query) = a.features.as_ref() else {
         return Ok(Vec::new());
     };
     let exclude: Vec<ItemId> = already.iter().map(|f| f.item.id).collect();
     let mut out: Vec<Found> = Vec::new();
-    for hit in feature_hits(index, catalog, query, &a.probes, &exclude)? {
+    for hit in feature_hits(index, catalog, query, nominate_with, &a.probes, &exclude)? {
         let relation = dihedral_of(&hit.alignment);
         let h = &a.probes[0].hashes;
         let pdq_to = |hash: &crate::hash::Hash256| {
