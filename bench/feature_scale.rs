@@ -2,8 +2,9 @@
 //! 1,000,000 photos with local features, through the feature index and,
 //! as the peer in the same run, through the linear vote it replaced.
 //!
-//! Run: `cargo bench --bench feature_scale -- [--sizes 10000,100000,1000000]
-//! [--linear 10000,100000] [--rounds 3] [--queries 4] [--prepare-only]`
+//! Run: `cargo bench --bench feature_scale -- [--sizes 1000,10000,100000,1000000]
+//! [--linear 10000,100000] [--rounds 3] [--queries 4] [--prepare-only]
+//! [--no-import] [--no-serve] [--archive-only]`
 //! (`--prepare-only` makes the archives and stops; needs the release
 //! binary, `cargo build --release`, and the shared corpus).
 //!
@@ -29,6 +30,13 @@
 //! 6. Archiving into the largest archive and into an empty one, photos
 //!    per second: 24 new pictures unrelated to any archived one, then 12
 //!    near copies of archived photos (matched and linked as variants).
+//! 7. The web app (`--no-serve` skips it): a 70% crop posted to the
+//!    check page of `firstseen serve` over the smallest and the largest
+//!    archive, timed until the whole verdict page has arrived (median),
+//!    beside the CLI's check of the same files.
+//! 8. The largest archive exported as a manifest (format 2, with local
+//!    features) and imported into a new archive: the import's time, its
+//!    feature index included.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,6 +44,8 @@ use std::time::Instant;
 
 #[path = "edits.rs"]
 mod edits;
+#[path = "served.rs"]
+mod served;
 use edits::{Rng, centre_crop, derived, jpeg_bytes, screenshot};
 
 use firstseen::hash::features::Features;
@@ -237,6 +247,9 @@ fn main() {
     let mut rounds = 3;
     let mut queries = 4;
     let mut prepare_only = false;
+    let mut import = true;
+    let mut serve = true;
+    let mut checks = true;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -255,6 +268,11 @@ fn main() {
                     .expect("--queries Q")
             }
             "--prepare-only" => prepare_only = true,
+            "--no-import" => import = false,
+            "--no-serve" => serve = false,
+            "--archive-only" => {
+                (checks, serve, import) = (false, false, false);
+            }
             "--bench" => {}
             other => panic!("unknown argument {other}"),
         }
@@ -342,7 +360,7 @@ fn main() {
         "\n| archived photos | matcher | cores | query | median wall (s) | peak RSS (MB) | found | added items matched |"
     );
     println!("|---:|---|---|---|---:|---:|---:|---:|");
-    let mut at_real: std::collections::HashMap<(&str, bool), f64> = Default::default();
+    let mut at_small: std::collections::HashMap<(&str, bool), f64> = Default::default();
     let mut all_sizes = vec![real_items as usize];
     all_sizes.extend(sizes.iter().copied().filter(|&s| s > real_items as usize));
     let mut largest = base.clone();
@@ -394,7 +412,7 @@ fn main() {
             std::fs::write(&marker, b"").expect("mark");
         }
         largest = dir.clone();
-        if prepare_only {
+        if prepare_only || !checks {
             continue;
         }
         for use_linear in [false, true] {
@@ -424,10 +442,17 @@ fn main() {
                         }
                     }
                     let m = median(walls);
-                    if size == real_items as usize && !use_linear {
-                        at_real.insert((kind, loaded), m);
+                    // Ratios against the same check at 1,000 pictures (the
+                    // issue's reference), else the real items alone.
+                    let reference = if all_sizes.contains(&1_000) {
+                        1_000
+                    } else {
+                        real_items as usize
+                    };
+                    if size == reference && !use_linear {
+                        at_small.insert((kind, loaded), m);
                     }
-                    let ratio = at_real
+                    let ratio = at_small
                         .get(&(kind, loaded))
                         .filter(|_| !use_linear)
                         .map_or(String::new(), |b| format!(" ({:.2}×)", m / b));
@@ -468,6 +493,32 @@ fn main() {
 
     if prepare_only {
         return;
+    }
+    // 6b. The web app: a crop dropped on the check page of a server over
+    // the smallest and the largest archive, until the whole verdict page
+    // has arrived, beside the CLI's check of the same file.
+    if serve {
+        let crops: Vec<&Query> = qs.iter().filter(|q| q.kind == "70% crop").collect();
+        for dir in [&base, &largest] {
+            let server = served::start(&firstseen(), dir);
+            let mut web = Vec::new();
+            let mut cli = Vec::new();
+            for q in &crops {
+                for _ in 0..rounds {
+                    web.push(served::drop_to_verdict(&server.1, &q.file).0);
+                    cli.push(check(dir, &q.file, false, &q.expect).wall);
+                }
+            }
+            drop(server);
+            let (w, c) = (median(web), median(cli));
+            println!(
+                "web check page, a 70% crop dropped, verdict page in: {:.0} ms against {} (CLI check {:.0} ms, {:.2}×)",
+                w * 1000.0,
+                dir.display(),
+                c * 1000.0,
+                w / c
+            );
+        }
     }
     // 6. Archiving into the largest archive and into an empty one: new
     // pictures unrelated to any archived one (drawn for this run, so a
@@ -513,6 +564,59 @@ fn main() {
             largest.display(),
             100.0 * into_big / into_empty
         );
+    }
+
+    // 7. The largest archive's manifest (format 2, features included),
+    // imported into a new archive, feature index included.
+    if import {
+        let manifest = work.join("largest.jsonl");
+        let t = Instant::now();
+        let st = Command::new(firstseen())
+            .arg("--archive")
+            .arg(&largest)
+            .args(["--quiet", "export", "-o"])
+            .arg(&manifest)
+            .status()
+            .expect("export");
+        assert!(st.success());
+        let exported = t.elapsed().as_secs_f64();
+        let into = work.join("imported");
+        let _ = std::fs::remove_dir_all(&into);
+        let t = Instant::now();
+        let out = Command::new("/usr/bin/time")
+            .args(["-f", "%M"])
+            .arg(firstseen())
+            .arg("--archive")
+            .arg(&into)
+            .args(["--quiet", "import"])
+            .arg(&manifest)
+            .output()
+            .expect("import");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let imported = t.elapsed().as_secs_f64();
+        let peak_kb: f64 = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or(0.0);
+        let indexed = into.join("index/features/state.json").is_file();
+        println!(
+            "import of the manifest of {} ({:.1} GB, written in {exported:.0} s): {imported:.0} s{}, peak {:.0} MB",
+            largest.display(),
+            std::fs::metadata(&manifest).map_or(0.0, |m| m.len() as f64 / 1e9),
+            if indexed {
+                ", feature index included"
+            } else {
+                " (no feature index!)"
+            },
+            peak_kb / 1024.0
+        );
+        let _ = std::fs::remove_file(&manifest);
+        let _ = std::fs::remove_dir_all(&into);
     }
 }
 
