@@ -92,19 +92,49 @@ async fn browser(driver: &Driver) -> Client {
         .expect("cannot start Chromium through chromedriver")
 }
 
+/// The text of the first element matching `css`, waiting for it; read
+/// again when the page was replaced between finding and reading it (a
+/// form's answer arriving).
 async fn text_of(c: &Client, css: &str) -> String {
-    match c
-        .wait()
-        .at_most(Duration::from_secs(60))
-        .for_element(Locator::Css(css))
-        .await
-    {
-        Ok(e) => e.text().await.unwrap(),
-        Err(e) => {
-            let page = c.source().await.unwrap_or_default();
-            let url = c.current_url().await.map(|u| u.to_string());
-            panic!("{css}: {e} at {url:?}; the page:\n{page}")
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let found = c
+            .wait()
+            .at_most(Duration::from_secs(60))
+            .for_element(Locator::Css(css))
+            .await;
+        match found {
+            Ok(e) => match e.text().await {
+                Ok(t) => return t,
+                Err(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("{css}: {e}"),
+            },
+            Err(e) => {
+                let page = c.source().await.unwrap_or_default();
+                let url = c.current_url().await.map(|u| u.to_string());
+                panic!("{css}: {e} at {url:?}; the page:\n{page}")
+            }
         }
+    }
+}
+
+/// Waits until the browser's address contains `part` (a form's answer
+/// has replaced the page that sent it).
+async fn wait_for_url(c: &Client, part: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let url = c
+            .current_url()
+            .await
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        if url.contains(part) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "still at {url}, not {part}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -211,6 +241,7 @@ fn a_desk_archives_searches_checks_and_reads_the_report_in_chromium() {
         c.goto(&format!("{url}/search")).await.unwrap();
         type_into(&c, "#q", "lecturing").await;
         click(&c, "form.search button").await;
+        wait_for_url(&c, "q=lecturing").await;
         let hit = text_of(&c, "ol.hits li").await;
         assert!(hit.contains("Commodore lecturing the fleet <img src=x"), "{hit}");
         nothing_injected(&c).await;
