@@ -203,6 +203,16 @@ pub fn frame_list(frames: &[FrameMatch]) -> String {
     parts.join("; ")
 }
 
+/// [`variant_kind`] where the edits are listed beside it (the web
+/// pages' "What changed"): an altered copy is just that.
+pub fn variant_kind_brief(v: &Variant) -> String {
+    if v.kind == MatchKind::Altered && !v.edits.is_empty() {
+        "altered copy".to_string()
+    } else {
+        variant_kind(v)
+    }
+}
+
 /// How a variant relates to the report's target, in a few words.
 pub fn variant_kind(v: &Variant) -> String {
     let size = match v.size_change {

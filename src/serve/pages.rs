@@ -198,7 +198,7 @@ fn variant_card(v: &Variant) -> Markup {
                 }
             }
             dl.facts {
-                dt { "Match" } dd { @if v.kind == firstseen::matching::MatchKind::Altered && !v.edits.is_empty() { "altered copy" } @else { (wording::variant_kind(v)) } }
+                dt { "Match" } dd { (wording::variant_kind_brief(v)) }
                 dt { "Item" } dd { a href=(format!("/item/{}", v.sha256)) { code { (short(&v.sha256)) } } " " (v.format)
                     @if let (Some(w), Some(h)) = (v.width, v.height) { " " (w) "×" (h) } }
                 @if let Some(e) = v.evidence { dt { "Confirmed by" } dd { (wording::evidence(e)) } }
