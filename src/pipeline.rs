@@ -78,9 +78,29 @@ fn chunks(files: &[PathBuf], count: usize, bytes: u64) -> Vec<&[PathBuf]> {
     out
 }
 
+/// The threads that analyse files, as many as rayon's global pool has
+/// but apart from it: the matching of the chunk before (which runs on
+/// the global pool) shares the cores with them instead of waiting in
+/// their queue. None when the threads cannot be started (the global pool
+/// is used then).
+fn analysis_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(rayon::current_num_threads())
+            .thread_name(|i| format!("analyse-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
 /// Runs `analyze_file` over `files` on all cores, chunk by chunk, and
-/// hands each result to `sink` in input order. Stops early (between
-/// chunks) when `stop` is set; returns whether it ran to the end.
+/// hands each result to `sink` in input order. The next chunk is
+/// analysed while `sink` matches and stores this one (on the calling
+/// thread), so the cores do not wait for the single writer; at most two
+/// chunks are in hand. Stops early (between chunks) when `stop` is set
+/// or `sink` fails; returns whether it ran to the end.
 fn analyze_all(
     files: &[PathBuf],
     limits: &Limits,
@@ -89,24 +109,44 @@ fn analyze_all(
     sink: &mut dyn FnMut(Result<Analysis>) -> Result<()>,
 ) -> Result<bool> {
     progress.start(files.len() as u64);
-    for chunk in chunks(files, chunk_size(), crate::decode::budget::budget() / 2) {
-        if stop.load(Ordering::Relaxed) {
-            progress.finish();
-            return Ok(false);
+    // Two chunks in hand at once: each holds a quarter of the budget.
+    let chunks = chunks(files, chunk_size(), crate::decode::budget::budget() / 4);
+    let (send, receive) = std::sync::mpsc::sync_channel::<Vec<Result<Analysis>>>(0);
+    let sunk = std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for chunk in chunks {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let analyse = || -> Vec<Result<Analysis>> {
+                    chunk
+                        .par_iter()
+                        .map(|p| {
+                            let r = analyze_file(p, limits);
+                            progress.advance();
+                            r
+                        })
+                        .collect()
+                };
+                let results = match analysis_pool() {
+                    Some(pool) => pool.install(analyse),
+                    None => analyse(),
+                };
+                // The receiver is gone when the sink failed.
+                if send.send(results).is_err() {
+                    break;
+                }
+            }
+        });
+        for results in receive {
+            for r in results {
+                sink(r)?;
+            }
         }
-        let results: Vec<Result<Analysis>> = chunk
-            .par_iter()
-            .map(|p| {
-                let r = analyze_file(p, limits);
-                progress.advance();
-                r
-            })
-            .collect();
-        for r in results {
-            sink(r)?;
-        }
-    }
+        Ok::<(), Error>(())
+    });
     progress.finish();
+    sunk?;
     Ok(!stop.load(Ordering::Relaxed))
 }
 
@@ -234,6 +274,7 @@ pub fn archive(
             ArchiveOutcome::Failed { .. } => summary.failed += 1,
         }
         report(&outcome);
+        matcher.file_recent(&archive.catalog)?;
         Ok(())
     })?;
     summary.interrupted = !completed;

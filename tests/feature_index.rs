@@ -190,3 +190,91 @@ fn index_shortlist_holds_what_the_linear_vote_confirms() {
     assert!(wanted > 50, "only {wanted} confirmations to compare");
     assert!(recall >= 0.99, "recall {recall:.4} against the linear vote");
 }
+
+/// A long `archive` files what it has archived in segments as it goes
+/// ([`Matcher::file_recent`]), so later files are not voted against all
+/// of them one by one, and what was filed is still found.
+#[test]
+fn a_long_batch_files_what_it_archives_in_segments() {
+    use firstseen::hash::Sha256;
+    use firstseen::matching::{FILE_RECENT_AT, Matcher, Thresholds};
+    use firstseen::store::{Archive, NewItem, NewSighting, Record, Recorded};
+
+    let dir = std::env::temp_dir().join(format!("firstseen-filing-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut archive = Archive::create(&dir).unwrap();
+    let photo = image::open(&photos()[0]).unwrap().to_rgb8();
+    let real = analyse(&photo).stored_features().unwrap();
+    let mut matcher = Matcher::open(&archive.catalog, Some(archive.dir()), &mut |_, _| {}).unwrap();
+    // The photo first, then look-alikes of it that no check confirms.
+    let mut pictures = vec![real.clone()];
+    pictures.extend(
+        added(std::slice::from_ref(&real), 2 * FILE_RECENT_AT + 10, 0, 64)
+            .into_iter()
+            .map(|e| e.features),
+    );
+    let (mut filings, mut first) = (0, None);
+    for (k, features) in pictures.into_iter().enumerate() {
+        let mut sha = [0u8; 32];
+        sha[..8].copy_from_slice(&(k as u64 + 1).to_le_bytes());
+        let recorded = archive
+            .record(&Record {
+                item: NewItem {
+                    sha256: Sha256(sha),
+                    media_type: "image".into(),
+                    format: "jpeg".into(),
+                    width: 1200,
+                    height: 800,
+                    byte_size: 1,
+                    pdq: None,
+                    phash: None,
+                    dhash: None,
+                    stored: false,
+                    features: Some(features.to_bytes()),
+                    warnings: None,
+                },
+                bytes: None,
+                sighting: NewSighting::default(),
+                links: Vec::new(),
+                video: None,
+            })
+            .unwrap();
+        let Recorded::NewItem(id) = recorded else {
+            panic!("item {k} was not new");
+        };
+        first.get_or_insert(id);
+        matcher.index_mut().push_features(FeatureEntry {
+            key: FeatureKey {
+                item: id,
+                frame: None,
+            },
+            span: None,
+            features,
+        });
+        if matcher.file_recent(&archive.catalog).unwrap() {
+            filings += 1;
+        }
+        let held = matcher.index().features().recent().len();
+        assert!(held < FILE_RECENT_AT, "{held} entries held after item {k}");
+    }
+    assert_eq!(
+        filings,
+        2,
+        "two filings in {} items",
+        2 * FILE_RECENT_AT + 11
+    );
+    assert!(
+        dir.join(firstseen::matching::features::STATE_FILE)
+            .is_file()
+    );
+    // The photo, filed in the first segment, is found from a crop of it.
+    let crop = analyse(&edits::centre_crop(&photo, 0.84));
+    let found: Vec<ItemId> = matcher
+        .find(&archive.catalog, &crop, &Thresholds::default())
+        .unwrap()
+        .into_iter()
+        .map(|f| f.item.id)
+        .collect();
+    assert_eq!(found, vec![first.unwrap()], "found {found:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -208,7 +208,15 @@ pub struct Matcher {
     /// Size and time of the index files when they were read, to notice
     /// a writer's new snapshot or segments.
     files: [Option<(u64, std::time::SystemTime)>; 2],
+    /// How many entries the feature index may hold outside its segments
+    /// before [`Matcher::file_recent`] files them.
+    file_at: usize,
 }
+
+/// Pictures and frames a long `archive` keeps in memory, each voted on
+/// one by one by every later file, before it files them in a segment of
+/// the feature index: without it a batch of n files costs n² votes.
+pub const FILE_RECENT_AT: usize = 256;
 
 impl Matcher {
     /// Opens the matcher over `catalog` (see [`Matcher`]); `progress`
@@ -240,6 +248,7 @@ impl Matcher {
             index,
             files: dir.map(index_files).unwrap_or_default(),
             dir: dir.map(Path::to_path_buf),
+            file_at: FILE_RECENT_AT,
         })
     }
 
@@ -249,6 +258,7 @@ impl Matcher {
             index,
             dir: None,
             files: [None, None],
+            file_at: FILE_RECENT_AT,
         }
     }
 
@@ -273,6 +283,37 @@ impl Matcher {
         }
         *self = Matcher::open(catalog, Some(&dir), &mut |_, _| {})?;
         Ok(true)
+    }
+
+    /// Files the feature entries archived since the index was opened in
+    /// a new segment once there are [`FILE_RECENT_AT`] of them, and opens
+    /// the indexes again, so a long batch does not vote on all it has
+    /// archived for each new file. Does nothing for an index in memory
+    /// or a linear vote; a segment that cannot be written is tried again
+    /// [`FILE_RECENT_AT`] entries later. Returns true when it filed them.
+    ///
+    /// # Errors
+    /// Catalog errors.
+    pub fn file_recent(&mut self, catalog: &Catalog) -> Result<bool> {
+        let features = self.index.features();
+        let filed = matches!(
+            features.how(),
+            Some(FeatureIndexOpen::Current | FeatureIndexOpen::Built | FeatureIndexOpen::Rebuilt)
+        );
+        let held = features.recent().len();
+        let Some(dir) = self.dir.clone() else {
+            return Ok(false);
+        };
+        if !filed || held < self.file_at {
+            return Ok(false);
+        }
+        let saved = FeatureIndex::save(&dir, catalog, &mut |_, _| {}).is_ok();
+        if saved {
+            self.follow(catalog)?;
+        }
+        let held = self.index.features().recent().len();
+        self.file_at = held + FILE_RECENT_AT;
+        Ok(saved && held < FILE_RECENT_AT)
     }
 
     /// The indexes.
@@ -515,8 +556,20 @@ pub fn feature_hits(
         if nominated_by.is_some() && n.votes < MIN_VARIANT_VOTES {
             continue;
         }
-        if let Some(e) = index.feature_entry(source, n.key)? {
-            nominated.push((e, MIN_VOTES));
+        let Some(e) = index.feature_entry(source, n.key)? else {
+            continue;
+        };
+        match &nominated_by {
+            // Asked with stored features, a nominee is held to the
+            // linear vote on them, as the entries outside the index are
+            // (and as the linear vote alone would hold it): a comparison
+            // of 140 descriptors with 140, a tenth of a verification.
+            Some((f, m)) => {
+                if features::vote_count(&e.features, f, m) >= MIN_VOTES {
+                    nominated.push((e, 0));
+                }
+            }
+            None => nominated.push((e, MIN_VOTES)),
         }
     }
     for probe in probes {
