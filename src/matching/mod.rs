@@ -409,6 +409,41 @@ fn find_in(
         found.append(&mut rest);
         return Ok(found);
     }
+    // The feature index is read on another thread while the PDQ index
+    // is searched here (the catalog stays on this thread).
+    std::thread::scope(|scope| {
+        let nomination = a
+            .features
+            .as_ref()
+            .map(|q| scope.spawn(move || nominate(index, q, nominate_with)));
+        let found = with_pdq_matches(catalog, index, a, thresholds, found)?;
+        let nomination = match nomination.map(|h| h.join()) {
+            None => None,
+            Some(Ok(n)) => Some(n?),
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+        };
+        let mut found = found;
+        found.extend(verified_by_features(
+            catalog,
+            index,
+            a,
+            &found,
+            nominate_with,
+            nomination,
+        )?);
+        Ok(found)
+    })
+}
+
+/// `found` (the exact copy, if any) followed by the PDQ matches of the
+/// analysed picture's probes, described by their feature fit.
+fn with_pdq_matches(
+    catalog: &Catalog,
+    index: &Index,
+    a: &Analysis,
+    thresholds: &Thresholds,
+    mut found: Vec<Found>,
+) -> Result<Vec<Found>> {
     let seen = |found: &[Found], sha: &Sha256| found.iter().any(|f| f.item.sha256 == *sha);
     let mut pdq: Vec<Found> = Vec::new();
     let pdq_search = timings::stage("pdq search");
@@ -482,13 +517,6 @@ fn find_in(
             }
         }
     }
-    found.extend(verified_by_features(
-        catalog,
-        index,
-        a,
-        &found,
-        nominate_with,
-    )?);
     Ok(found)
 }
 
@@ -523,17 +551,52 @@ pub fn feature_hits(
     probes: &[Probe],
     exclude: &[ItemId],
 ) -> Result<Vec<FeatureHit>> {
+    let nomination = nominate(index, query, nominate_with)?;
+    confirm_nominated(
+        index,
+        source,
+        query,
+        nominate_with,
+        nomination,
+        probes,
+        exclude,
+    )
+}
+
+/// What the feature index nominates for `query` (asked with
+/// `nominate_with` when given): its shortlist, and the entries held
+/// outside it that pass the linear vote.
+type Nomination = (Vec<features::Nominee>, Vec<usize>);
+
+/// Asks the feature index (see [`feature_hits`]).
+fn nominate(
+    index: &Index,
+    query: &Features,
+    nominate_with: Option<&Features>,
+) -> Result<Nomination> {
+    if query.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let _vote = timings::stage("feature vote");
+    let asked = nominate_with.unwrap_or(query);
+    index.features().nominate(asked, &asked.mirrored())
+}
+
+/// [`feature_hits`] once the index has nominated.
+fn confirm_nominated(
+    index: &Index,
+    source: &dyn FeatureSource,
+    query: &Features,
+    nominate_with: Option<&Features>,
+    (shortlist, tail): Nomination,
+    probes: &[Probe],
+    exclude: &[ItemId],
+) -> Result<Vec<FeatureHit>> {
     if query.is_empty() {
         return Ok(Vec::new());
     }
-    let vote = timings::stage("feature vote");
     let mirrored = query.mirrored();
     let nominated_by = nominate_with.map(|f| (f, f.mirrored()));
-    let (shortlist, tail) = match &nominated_by {
-        Some((f, m)) => index.features().nominate(f, m)?,
-        None => index.features().nominate(query, &mirrored)?,
-    };
-    drop(vote);
     let fetch = timings::stage("feature fetch");
     let nominated: Vec<FeatureEntry> = tail
         .iter()
@@ -619,13 +682,23 @@ fn verified_by_features(
     a: &Analysis,
     already: &[Found],
     nominate_with: Option<&Features>,
+    nomination: Option<Nomination>,
 ) -> Result<Vec<Found>> {
-    let Some(query) = a.features.as_ref() else {
+    let (Some(query), Some(nomination)) = (a.features.as_ref(), nomination) else {
         return Ok(Vec::new());
     };
     let exclude: Vec<ItemId> = already.iter().map(|f| f.item.id).collect();
     let mut out: Vec<Found> = Vec::new();
-    for hit in feature_hits(index, catalog, query, nominate_with, &a.probes, &exclude)? {
+    let hits = confirm_nominated(
+        index,
+        catalog,
+        query,
+        nominate_with,
+        nomination,
+        &a.probes,
+        &exclude,
+    )?;
+    for hit in hits {
         let relation = dihedral_of(&hit.alignment);
         let h = &a.probes[0].hashes;
         let pdq_to = |hash: &crate::hash::Hash256| {
