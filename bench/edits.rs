@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+use firstseen::matching::verify::{homography, project};
 use image::codecs::jpeg::JpegEncoder;
 use image::imageops::{self, FilterType};
 use image::{DynamicImage, Rgb, RgbImage};
@@ -79,7 +80,137 @@ pub fn all() -> Vec<(&'static str, EditFn)> {
         ("screenshot of a screenshot", |im, _, i| {
             jpeg_round_trip(&scale(&screenshot(im, i, false), 0.5), 60)
         }),
+        // The harder forms of issue #23.
+        ("rotate 45° (canvas expanded)", |im, _, _| {
+            rotate_expanded(im, 45.0)
+        }),
+        ("rotate by any angle (canvas expanded)", |im, _, i| {
+            rotate_expanded(im, any_angle(i))
+        }),
+        ("centre crop 30% of area", |im, _, _| {
+            centre_crop(im, 0.3f64.sqrt())
+        }),
+        ("photo of a screen at an angle", |im, _, i| {
+            screen_photo(im, i)
+        }),
     ]
+}
+
+/// An angle for photo `i`, spread over the whole turn (none within 10°
+/// of a quarter turn, which PDQ's eight orientations already cover).
+pub fn any_angle(i: usize) -> f64 {
+    let a = (17.0 + 67.0 * i as f64).rem_euclid(360.0);
+    let off = a.rem_euclid(90.0);
+    if off < 10.0 {
+        a + 10.0
+    } else if off > 80.0 {
+        a - 10.0
+    } else {
+        a
+    }
+}
+
+/// Rotates about the centre onto a canvas large enough for the whole
+/// picture; the uncovered corners black.
+pub fn rotate_expanded(im: &RgbImage, deg: f64) -> RgbImage {
+    let (w, h) = im.dimensions();
+    let (s, c) = deg.to_radians().sin_cos();
+    let (fw, fh) = (f64::from(w), f64::from(h));
+    let nw = (fw * c.abs() + fh * s.abs()).ceil() as u32;
+    let nh = (fw * s.abs() + fh * c.abs()).ceil() as u32;
+    let (cx, cy) = (fw / 2.0, fh / 2.0);
+    let (ncx, ncy) = (f64::from(nw) / 2.0, f64::from(nh) / 2.0);
+    RgbImage::from_fn(nw, nh, |x, y| {
+        let dx = f64::from(x) + 0.5 - ncx;
+        let dy = f64::from(y) + 0.5 - ncy;
+        let sx = c * dx + s * dy + cx - 0.5;
+        let sy = -s * dx + c * dy + cy - 0.5;
+        bilinear(im, sx, sy).unwrap_or(Rgb([0, 0, 0]))
+    })
+}
+
+/// The picture on a monitor (dark bezel, washed-out colours, a glare
+/// spot) photographed from the side and a little above with a phone
+/// (perspective, a slight roll, soft focus, sensor noise), as a 1600×1200
+/// photo of the room. The angle and glare change with `seed`.
+pub fn screen_photo(im: &RgbImage, seed: usize) -> RgbImage {
+    let mut rng = Rng(0x005c_7ee4 ^ (seed as u64).wrapping_mul(0x9e37_79b9));
+    // The monitor: the picture fitted to 1200 px wide, a bezel around.
+    let pw = 1200u32;
+    let ph = (im.height() * pw / im.width()).clamp(1, 1200);
+    let pic = imageops::resize(im, pw, ph, FilterType::Triangle);
+    let bezel = 40u32;
+    let (mw, mh) = (pw + 2 * bezel, ph + 2 * bezel);
+    let mut screen = RgbImage::from_pixel(mw, mh, Rgb([22, 22, 24]));
+    // A screen shows the picture lighter and flatter.
+    let glare = (
+        f64::from(bezel) + rng.below(u64::from(pw)) as f64,
+        f64::from(bezel) + rng.below(u64::from(ph)) as f64,
+    );
+    let glare_r = f64::from(pw) * (0.15 + rng.below(15) as f64 / 100.0);
+    for (x, y, p) in pic.enumerate_pixels() {
+        let (sx, sy) = (x + bezel, y + bezel);
+        let d2 = (f64::from(sx) - glare.0).powi(2) + (f64::from(sy) - glare.1).powi(2);
+        let g = 70.0 * (-d2 / (glare_r * glare_r)).exp();
+        let q =
+            p.0.map(|v| (f64::from(v) * 0.85 + 25.0 + g).min(255.0) as u8);
+        screen.put_pixel(sx, sy, Rgb(q));
+    }
+    // Where its corners land in the photo: one side nearer the camera
+    // (taller), the top edge further than the bottom, a slight roll.
+    let (w, h) = (1600.0f64, 1200.0f64);
+    let near = 0.80 + rng.below(10) as f64 / 100.0; // near side's height share
+    let far = near * (0.62 + rng.below(16) as f64 / 100.0); // 20–35° or so
+    let width = 0.70 + rng.below(10) as f64 / 100.0;
+    let aspect = f64::from(mh) / f64::from(mw);
+    let (left_h, right_h) = if seed.is_multiple_of(2) {
+        (near, far)
+    } else {
+        (far, near)
+    };
+    let scale_h = (width * w * aspect / ((left_h + right_h) / 2.0 * h)).min(1.0);
+    let (lh, rh) = (left_h * h * scale_h, right_h * h * scale_h);
+    let (x0, x1) = ((w - width * w) / 2.0, (w + width * w) / 2.0);
+    let tilt = 0.06 * (lh.min(rh)); // seen a little from above
+    let cy = h / 2.0;
+    let roll = (rng.below(7) as f64 - 3.0).to_radians();
+    let turn = |(x, y): (f64, f64)| {
+        let (dx, dy) = (x - w / 2.0, y - cy);
+        let (s, c) = roll.sin_cos();
+        (w / 2.0 + c * dx - s * dy, cy + s * dx + c * dy)
+    };
+    let to = [
+        turn((x0, cy - lh / 2.0 + tilt)),
+        turn((x1, cy - rh / 2.0 + tilt)),
+        turn((x1, cy + rh / 2.0)),
+        turn((x0, cy + lh / 2.0)),
+    ];
+    let from = [
+        (0.0, 0.0),
+        (f64::from(mw), 0.0),
+        (f64::from(mw), f64::from(mh)),
+        (0.0, f64::from(mh)),
+    ];
+    let back = homography(to, from).expect("a monitor's corners make a quadrilateral");
+    let wall = [
+        rng.below(60) as f64 + 120.0,
+        rng.below(60) as f64 + 110.0,
+        rng.below(60) as f64 + 100.0,
+    ];
+    let mut out = RgbImage::from_fn(w as u32, h as u32, |x, y| {
+        project(&back, (f64::from(x) + 0.5, f64::from(y) + 0.5))
+            .and_then(|(sx, sy)| bilinear(&screen, sx - 0.5, sy - 0.5))
+            .unwrap_or_else(|| {
+                let shade = 1.0 - 0.25 * f64::from(y) / h;
+                Rgb(wall.map(|c| (c * shade) as u8))
+            })
+    });
+    out = imageops::blur(&out, 1.0);
+    for p in out.pixels_mut() {
+        let n = rng.below(13) as i32 - 6;
+        p.0 = p.0.map(|v| (i32::from(v) + n).clamp(0, 255) as u8);
+    }
+    out
 }
 
 pub fn scale(im: &RgbImage, f: f64) -> RgbImage {

@@ -59,6 +59,9 @@ fn main() {
     let mut markdown = false;
     let mut edits_too = true;
     let mut crops: usize = 16;
+    // Only the edits whose names contain one of these (comma-separated).
+    let mut only: Option<String> = None;
+    let mut keep: Option<String> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -71,6 +74,9 @@ fn main() {
             "--crops" => crops = it.next().and_then(|v| v.parse().ok()).unwrap_or(crops),
             "--markdown" => markdown = true,
             "--negatives-only" => edits_too = false,
+            "--edits" => only = it.next().cloned(),
+            // A small PNG of every edited copy, to look at.
+            "--keep" => keep = it.next().cloned(),
             other => corpus = Some(other.to_string()),
         }
     }
@@ -136,7 +142,13 @@ fn main() {
     let archive_secs = t.elapsed().as_secs_f64();
 
     // Edited copies, written as JPEG q90 files.
-    let edit_list = edits::all();
+    let edit_list: Vec<_> = edits::all()
+        .into_iter()
+        .filter(|(name, _)| {
+            only.as_deref()
+                .is_none_or(|o| o.split(',').any(|w| name.contains(w)))
+        })
+        .collect();
     let dir = tmp.path().join("edits");
     std::fs::create_dir_all(&dir).expect("edits dir");
     // A copy may rightly show two photos (a collage): both are expected.
@@ -150,6 +162,14 @@ fn main() {
             let edited = (edit_list[e].1)(&images[i], &images, i);
             let path = dir.join(format!("e{e:02}-i{i:02}.jpg"));
             std::fs::write(&path, jpeg_bytes(&edited, 90)).expect("write edit");
+            if let Some(keep) = &keep {
+                let small = edits::scale(&edited, 640.0 / f64::from(edited.width().max(640)));
+                small
+                    .save(Path::new(keep).join(format!("e{e:02}-i{i:02}.png")))
+                    .expect("keep edit");
+                std::fs::copy(&path, Path::new(keep).join(format!("e{e:02}-i{i:02}.jpg")))
+                    .expect("keep edit");
+            }
             (path, e, i)
         })
         .collect();

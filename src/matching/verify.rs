@@ -130,6 +130,13 @@ pub struct Alignment {
     /// Share of the shared area's textured cells holding a consistent
     /// corner.
     pub spread: f64,
+    /// When the checked picture shows the archived one in perspective (a
+    /// screen or print photographed at an angle): where the archived
+    /// picture's corners (top left, top right, bottom right, bottom
+    /// left) lie in the checked picture, in fractions of its width and
+    /// height (they may lie outside it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub perspective: Option<[(f64, f64); 4]>,
 }
 
 /// One change the checked copy made to the archived picture.
@@ -160,6 +167,13 @@ pub enum Edit {
         /// Where it lies in the checked picture.
         region: Region,
     },
+    /// Photographed at an angle: a screen or print showing the picture,
+    /// seen in perspective.
+    Perspective {
+        /// The archived picture's corners in the checked picture (top
+        /// left, top right, bottom right, bottom left; fractions).
+        corners: [(f64, f64); 4],
+    },
     /// A band along one side is covered (banner, caption bar, sticker).
     Covered {
         /// Which side.
@@ -173,6 +187,9 @@ impl Alignment {
     /// The edits this alignment shows, most telling first.
     pub fn edits(&self) -> Vec<Edit> {
         let mut out = Vec::new();
+        if let Some(corners) = self.perspective {
+            out.push(Edit::Perspective { corners });
+        }
         if self.fills < 0.9 {
             out.push(Edit::Inside {
                 fills: self.fills,
@@ -289,6 +306,193 @@ impl Similarity {
         let a = (num_r / den, num_i / den);
         let b = (qx - (a.0 * px - a.1 * py), qy - (a.1 * px + a.0 * py));
         Some(Similarity { a, b })
+    }
+}
+
+/// A plane projective transform (homography) q ~ H·p, row-major with
+/// the last entry 1: how a flat picture (a screen, a print) looks when
+/// photographed at an angle.
+#[derive(Debug, Clone, Copy)]
+struct Homography([f64; 9]);
+
+impl Homography {
+    /// Where `p` lands; None behind the camera (or at infinity).
+    fn apply(&self, (x, y): Point) -> Option<Point> {
+        let h = &self.0;
+        let w = h[6] * x + h[7] * y + h[8];
+        (w > 1e-9).then(|| {
+            (
+                (h[0] * x + h[1] * y + h[2]) / w,
+                (h[3] * x + h[4] * y + h[5]) / w,
+            )
+        })
+    }
+
+    /// The derivative at `p` (a local linear map: [a b; c d] row-major).
+    fn jacobian(&self, (x, y): Point) -> Option<[f64; 4]> {
+        let h = &self.0;
+        let w = h[6] * x + h[7] * y + h[8];
+        if w <= 1e-9 {
+            return None;
+        }
+        let u = (h[0] * x + h[1] * y + h[2]) / w;
+        let v = (h[3] * x + h[4] * y + h[5]) / w;
+        Some([
+            (h[0] - u * h[6]) / w,
+            (h[1] - u * h[7]) / w,
+            (h[3] - v * h[6]) / w,
+            (h[4] - v * h[7]) / w,
+        ])
+    }
+
+    fn inverse(&self) -> Option<Homography> {
+        let h = &self.0;
+        let adj = [
+            h[4] * h[8] - h[5] * h[7],
+            h[2] * h[7] - h[1] * h[8],
+            h[1] * h[5] - h[2] * h[4],
+            h[5] * h[6] - h[3] * h[8],
+            h[0] * h[8] - h[2] * h[6],
+            h[2] * h[3] - h[0] * h[5],
+            h[3] * h[7] - h[4] * h[6],
+            h[1] * h[6] - h[0] * h[7],
+            h[0] * h[4] - h[1] * h[3],
+        ];
+        let det = h[0] * adj[0] + h[1] * adj[3] + h[2] * adj[6];
+        if det.abs() < 1e-12 || adj[8].abs() < 1e-12 {
+            return None;
+        }
+        Some(Homography(adj.map(|v| v / adj[8])))
+    }
+
+    /// Least squares (of the algebraic error, on coordinates centred and
+    /// scaled for conditioning) over at least four pairs; exact for four.
+    fn fit(pairs: &[(Point, Point)]) -> Option<Homography> {
+        if pairs.len() < 4 {
+            return None;
+        }
+        let norm = |pts: &mut dyn Iterator<Item = Point>| {
+            let v: Vec<Point> = pts.collect();
+            let n = v.len() as f64;
+            let (cx, cy) = v
+                .iter()
+                .fold((0.0, 0.0), |a, p| (a.0 + p.0 / n, a.1 + p.1 / n));
+            let d = v.iter().map(|p| (p.0 - cx).hypot(p.1 - cy)).sum::<f64>() / n;
+            (d > 1e-9).then(|| (cx, cy, std::f64::consts::SQRT_2 / d))
+        };
+        let (pcx, pcy, ps) = norm(&mut pairs.iter().map(|p| p.0))?;
+        let (qcx, qcy, qs) = norm(&mut pairs.iter().map(|p| p.1))?;
+        // Normal equations of the eight unknowns.
+        let mut m = [[0.0f64; 9]; 8];
+        for &(p, q) in pairs {
+            let (x, y) = ((p.0 - pcx) * ps, (p.1 - pcy) * ps);
+            let (u, v) = ((q.0 - qcx) * qs, (q.1 - qcy) * qs);
+            for row in [
+                [x, y, 1.0, 0.0, 0.0, 0.0, -u * x, -u * y, u],
+                [0.0, 0.0, 0.0, x, y, 1.0, -v * x, -v * y, v],
+            ] {
+                for i in 0..8 {
+                    for j in 0..9 {
+                        m[i][j] += row[i] * row[j];
+                    }
+                }
+            }
+        }
+        let n = solve8(m)?;
+        // Undo the normalisation: H = Tq⁻¹ · N · Tp.
+        let tp = [ps, 0.0, -ps * pcx, 0.0, ps, -ps * pcy, 0.0, 0.0, 1.0];
+        let tq_inv = [1.0 / qs, 0.0, qcx, 0.0, 1.0 / qs, qcy, 0.0, 0.0, 1.0];
+        let h = mul3(&tq_inv, &mul3(&n, &tp));
+        if h[8].abs() < 1e-12 {
+            return None;
+        }
+        Some(Homography(h.map(|v| v / h[8])))
+    }
+}
+
+/// The homography taking the four points `from` to `to` (row-major 3×3,
+/// the last entry 1), or None when three of either lie in a line.
+pub fn homography(from: [(f64, f64); 4], to: [(f64, f64); 4]) -> Option<[f64; 9]> {
+    if !spread_out(&from) || !spread_out(&to) {
+        return None;
+    }
+    Homography::fit(&std::array::from_fn::<_, 4, _>(|k| (from[k], to[k]))).map(|h| h.0)
+}
+
+/// Where the homography `h` ([`homography`]) takes `p`; None behind the
+/// camera.
+pub fn project(h: &[f64; 9], p: (f64, f64)) -> Option<(f64, f64)> {
+    Homography(*h).apply(p)
+}
+
+fn mul3(a: &[f64; 9], b: &[f64; 9]) -> [f64; 9] {
+    let mut out = [0.0; 9];
+    for r in 0..3 {
+        for c in 0..3 {
+            out[r * 3 + c] = (0..3).map(|k| a[r * 3 + k] * b[k * 3 + c]).sum();
+        }
+    }
+    out
+}
+
+/// Solves eight linear equations (augmented rows) by elimination with
+/// partial pivoting; the result as a homography with its last entry 1.
+fn solve8(mut m: [[f64; 9]; 8]) -> Option<[f64; 9]> {
+    for col in 0..8 {
+        let pivot = (col..8).max_by(|&a, &b| m[a][col].abs().total_cmp(&m[b][col].abs()))?;
+        if m[pivot][col].abs() < 1e-10 {
+            return None;
+        }
+        m.swap(col, pivot);
+        let p = m[col][col];
+        for v in &mut m[col][col..] {
+            *v /= p;
+        }
+        let pivot_row = m[col];
+        for (r, row) in m.iter_mut().enumerate() {
+            let f = row[col];
+            if r != col && f != 0.0 {
+                for (v, p) in row[col..].iter_mut().zip(&pivot_row[col..]) {
+                    *v -= f * p;
+                }
+            }
+        }
+    }
+    let mut h = [1.0; 9];
+    for (k, row) in m.iter().enumerate() {
+        h[k] = row[8];
+    }
+    Some(h)
+}
+
+/// The fitted transform from archived to query coordinates.
+#[derive(Debug, Clone, Copy)]
+enum Model {
+    Similar(Similarity),
+    /// A homography, its inverse, and the similarity nearest it over the
+    /// consistent pairs (for the rotation and scale reported).
+    Perspective(Homography, Homography, Similarity),
+}
+
+impl Model {
+    fn apply(&self, p: Point) -> Option<Point> {
+        match self {
+            Model::Similar(s) => Some(s.apply(p)),
+            Model::Perspective(h, _, _) => h.apply(p),
+        }
+    }
+
+    fn apply_inverse(&self, p: Point) -> Option<Point> {
+        match self {
+            Model::Similar(s) => Some(s.inverse()?.apply(p)),
+            Model::Perspective(_, inv, _) => inv.apply(p),
+        }
+    }
+
+    fn similarity(&self) -> &Similarity {
+        match self {
+            Model::Similar(s) | Model::Perspective(_, _, s) => s,
+        }
     }
 }
 
@@ -438,13 +642,91 @@ fn verify_one(
     if pairs.len() < params.min_inliers {
         return None;
     }
-    let pt = |f: &Features, i: usize| (f64::from(f.points[i].x), f64::from(f.points[i].y));
-    let tol = |j: usize| 3.0 * f64::from(query.points[j].scale());
+    let (best, model) = fit_similarity(archived, query, &pairs, params);
+    if let Some(s) = model {
+        let found = alignment(
+            archived,
+            query,
+            &Model::Similar(s),
+            &best,
+            pairs.len(),
+            mirrored,
+            params,
+        );
+        if found.is_some() {
+            // Refined to a homography when one explains clearly more
+            // pairs (a screen seen a little from the side fits a
+            // similarity in its middle only).
+            if pairs.len() >= best.len() + 4
+                && let Some((inliers, h)) = fit_perspective(archived, query, &pairs, &best, params)
+                && inliers.len() * 4 >= best.len() * 5 + 8
+                && let Some(better) =
+                    alignment(archived, query, &h, &inliers, pairs.len(), mirrored, params)
+            {
+                return Some(better);
+            }
+            return found;
+        }
+    }
+    // A flat picture photographed at an angle is nearly a similarity in
+    // places: where one explains part of the pairs, a homography may
+    // explain them all.
+    if best.len() * 2 >= params.min_inliers
+        && pairs.len() >= PERSPECTIVE_MIN_INLIERS
+        && let Some((inliers, h)) = fit_perspective(archived, query, &pairs, &best, params)
+        && let Some(found) = alignment(archived, query, &h, &inliers, pairs.len(), mirrored, params)
+    {
+        return Some(found);
+    }
+    // Foreshortening changes the corners' descriptors: pairs again with
+    // looser limits, held to a homography all the same.
+    let loose = VerifyParams {
+        max_descriptor_distance: PERSPECTIVE_DESCRIPTOR_DISTANCE,
+        ratio: PERSPECTIVE_RATIO,
+        ..*params
+    };
+    let pairs = tentative_pairs(archived, query, nearest, &loose);
+    if pairs.len() < PERSPECTIVE_MIN_INLIERS {
+        return None;
+    }
+    let (best, _) = fit_similarity(archived, query, &pairs, params);
+    if best.len() * 2 < params.min_inliers {
+        return None;
+    }
+    let (inliers, h) = fit_perspective(archived, query, &pairs, &best, params)?;
+    alignment(archived, query, &h, &inliers, pairs.len(), mirrored, params)
+}
+
+/// Largest descriptor distance of a tentative pair when a match in
+/// perspective is sought with looser limits.
+const PERSPECTIVE_DESCRIPTOR_DISTANCE: u32 = 80;
+
+/// The ratio test's limit then.
+const PERSPECTIVE_RATIO: f32 = 0.9;
+
+fn pt(f: &Features, i: usize) -> Point {
+    (f64::from(f.points[i].x), f64::from(f.points[i].y))
+}
+
+/// How far a query corner may lie from where a transform puts it.
+fn tolerance(query: &Features, j: usize) -> f64 {
+    3.0 * f64::from(query.points[j].scale())
+}
+
+/// RANSAC over similarities (two pairs each), refined twice by least
+/// squares: the largest consistent set of pairs, and the refined model
+/// when that set is large enough to confirm.
+fn fit_similarity(
+    archived: &Features,
+    query: &Features,
+    pairs: &[Pair],
+    params: &VerifyParams,
+) -> (Vec<Pair>, Option<Similarity>) {
     let consistent = |s: &Similarity, &(i, j): &Pair| {
         let p = s.apply(pt(archived, i));
         let q = pt(query, j);
         let e2 = (p.0 - q.0).powi(2) + (p.1 - q.1).powi(2);
-        let t = tol(j);
+        let t = tolerance(query, j);
         if e2 > t * t {
             return false;
         }
@@ -486,7 +768,7 @@ fn verify_one(
         }
     }
     if best.len() < params.min_inliers {
-        return None;
+        return (best, None);
     }
     // Refine on the inliers, twice.
     let mut model = None;
@@ -505,25 +787,244 @@ fn verify_one(
             .collect();
         model = Some(s);
         if again.len() < params.min_inliers {
-            return None;
+            return (again, None);
         }
         best = again;
     }
-    let s = model?;
     // One query corner should explain one archived corner.
-    let mut used_q: Vec<usize> = best.iter().map(|p| p.1).collect();
-    used_q.sort_unstable();
-    used_q.dedup();
-    if used_q.len() < params.min_inliers {
+    if distinct_query_corners(&best) < params.min_inliers {
+        return (best, None);
+    }
+    (best, model)
+}
+
+fn distinct_query_corners(pairs: &[Pair]) -> usize {
+    let mut used: Vec<usize> = pairs.iter().map(|p| p.1).collect();
+    used.sort_unstable();
+    used.dedup();
+    used.len()
+}
+
+/// Fewest consistent pairs that confirm a match in perspective (a
+/// homography has eight degrees of freedom to a similarity's four).
+const PERSPECTIVE_MIN_INLIERS: usize = 16;
+
+/// Least share of the archived picture a match in perspective shows.
+const PERSPECTIVE_MIN_VISIBLE: f64 = 0.8;
+
+/// RANSAC iterations for a homography (four pairs each; fewer when the
+/// consistent share found so far makes more needless).
+const PERSPECTIVE_ITERATIONS: usize = 1500;
+
+/// Largest ratio of a homography's stretch in one direction to the
+/// other, anywhere on the archived picture: a screen seen at up to about
+/// 65° from straight on.
+const MAX_ANISOTROPY: f64 = 2.5;
+
+/// Largest ratio between the scales a homography gives the archived
+/// picture's corners (its near side to its far side).
+const MAX_SCALE_SPREAD: f64 = 2.5;
+
+/// RANSAC over homographies (four pairs each; half the samples drawn
+/// from `seed`, the pairs a similarity explains), each pair held to its
+/// position and its own orientation turned by the homography's local
+/// rotation, refined by least squares on the consistent pairs; kept only
+/// when well conditioned (see [`well_conditioned`]).
+fn fit_perspective(
+    archived: &Features,
+    query: &Features,
+    pairs: &[Pair],
+    seed: &[Pair],
+    params: &VerifyParams,
+) -> Option<(Vec<Pair>, Model)> {
+    let consistent = |h: &Homography, &(i, j): &Pair| {
+        let p = pt(archived, i);
+        let Some(m) = h.apply(p) else {
+            return false;
+        };
+        let q = pt(query, j);
+        let t = tolerance(query, j);
+        if (m.0 - q.0).powi(2) + (m.1 - q.1).powi(2) > t * t {
+            return false;
+        }
+        let Some(jac) = h.jacobian(p) else {
+            return false;
+        };
+        let (sin, cos) = f64::from(archived.points[i].angle).sin_cos();
+        let turned = (jac[2] * cos + jac[3] * sin).atan2(jac[0] * cos + jac[1] * sin);
+        angle_diff(f64::from(query.points[j].angle), turned) <= MAX_ANGLE_ERROR
+    };
+    let min = params.min_inliers.max(PERSPECTIVE_MIN_INLIERS);
+    let mut rng = SplitMix(0x000b_119e ^ pairs.len() as u64);
+    let mut best: Vec<Pair> = Vec::new();
+    let mut needed = PERSPECTIVE_ITERATIONS;
+    let mut it = 0;
+    while it < needed {
+        it += 1;
+        let mut sample = [(0usize, 0usize); 4];
+        for (k, s) in sample.iter_mut().enumerate() {
+            *s = if k < 2 && !seed.is_empty() {
+                seed[rng.below(seed.len())]
+            } else {
+                pairs[rng.below(pairs.len())]
+            };
+        }
+        if !spread_out(&sample.map(|(i, _)| pt(archived, i)))
+            || !spread_out(&sample.map(|(_, j)| pt(query, j)))
+        {
+            continue;
+        }
+        let Some(h) = Homography::fit(&sample.map(|(i, j)| (pt(archived, i), pt(query, j)))) else {
+            continue;
+        };
+        if !sample.iter().all(|p| consistent(&h, p)) {
+            continue;
+        }
+        let inl: Vec<Pair> = pairs
+            .iter()
+            .copied()
+            .filter(|p| consistent(&h, p))
+            .collect();
+        if inl.len() > best.len() {
+            best = inl;
+            // Enough samples to draw four consistent pairs at least once
+            // with 99% confidence.
+            let w = best.len() as f64 / pairs.len() as f64;
+            let k = (0.01f64.ln() / (1.0 - w.powi(4)).max(1e-12).ln()).ceil();
+            needed = needed.min(k.max(50.0) as usize);
+        }
+    }
+    if best.len() < min {
         return None;
     }
-    alignment(archived, query, &s, &best, pairs.len(), mirrored, params)
+    let mut model = None;
+    for _ in 0..3 {
+        let pts: Vec<_> = best
+            .iter()
+            .map(|&(i, j)| (pt(archived, i), pt(query, j)))
+            .collect();
+        let h = Homography::fit(&pts)?;
+        let again: Vec<Pair> = pairs
+            .iter()
+            .copied()
+            .filter(|p| consistent(&h, p))
+            .collect();
+        if again.len() < min {
+            return None;
+        }
+        model = Some(h);
+        best = again;
+    }
+    let h = model?;
+    let (aw, ah) = (f64::from(archived.width), f64::from(archived.height));
+    if distinct_query_corners(&best) < min || !well_conditioned(&h, aw, ah) {
+        return None;
+    }
+    let inverse = h.inverse()?;
+    let pts: Vec<_> = best
+        .iter()
+        .map(|&(i, j)| (pt(archived, i), pt(query, j)))
+        .collect();
+    let near = Similarity::fit(&pts)?;
+    // A homography that is nearly a similarity says nothing more.
+    let reach = f64::from(query.width).hypot(f64::from(query.height));
+    let departs = [(0.0, 0.0), (aw, 0.0), (aw, ah), (0.0, ah)]
+        .iter()
+        .any(|&c| {
+            h.apply(c).is_some_and(|m| {
+                let s = near.apply(c);
+                (m.0 - s.0).hypot(m.1 - s.1) > PERSPECTIVE_DEPARTS * reach
+            })
+        });
+    if departs {
+        return Some((best, Model::Perspective(h, inverse, near)));
+    }
+    // Nearly a similarity: the pairs the nearest similarity explains,
+    // held to it as any similarity match is.
+    let kept: Vec<Pair> = best
+        .iter()
+        .copied()
+        .filter(|&(i, j)| {
+            let m = near.apply(pt(archived, i));
+            let q = pt(query, j);
+            let own = f64::from(query.points[j].angle) - f64::from(archived.points[i].angle);
+            (m.0 - q.0).hypot(m.1 - q.1) <= tolerance(query, j)
+                && angle_diff(own, near.angle()) <= MAX_ANGLE_ERROR
+        })
+        .collect();
+    (kept.len() >= min && distinct_query_corners(&kept) >= min)
+        .then_some((kept, Model::Similar(near)))
+}
+
+/// How far (a share of the query's diagonal) a homography must move one
+/// of the archived picture's corners from where the nearest similarity
+/// puts it to count as a view in perspective.
+const PERSPECTIVE_DEPARTS: f64 = 0.02;
+
+/// Four points no three of which are nearly in line (each triangle they
+/// make at least 1% of their bounding box's area, and 16 px²).
+fn spread_out(p: &[Point; 4]) -> bool {
+    let (min_x, max_x) = p.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, q| {
+        (a.0.min(q.0), a.1.max(q.0))
+    });
+    let (min_y, max_y) = p.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, q| {
+        (a.0.min(q.1), a.1.max(q.1))
+    });
+    let least = ((max_x - min_x) * (max_y - min_y) * 0.01).max(16.0);
+    let tri = |a: Point, b: Point, c: Point| {
+        ((b.0 - a.0) * (c.1 - a.1) - (b.1 - a.1) * (c.0 - a.0)).abs() / 2.0
+    };
+    [(0, 1, 2), (0, 1, 3), (0, 2, 3), (1, 2, 3)]
+        .iter()
+        .all(|&(a, b, c)| tri(p[a], p[b], p[c]) >= least)
+}
+
+/// A homography a flat picture photographed at an angle could have: the
+/// whole archived picture in front of the camera, not folded over (its
+/// corners keep their order), and nowhere stretched in one direction
+/// more than [`MAX_ANISOTROPY`] times the other or scaled more than
+/// [`MAX_SCALE_SPREAD`] times another corner.
+fn well_conditioned(h: &Homography, w: f64, ht: f64) -> bool {
+    let corners = [(0.0, 0.0), (w, 0.0), (w, ht), (0.0, ht)];
+    let mut mapped = [(0.0, 0.0); 4];
+    let mut scales = [0.0; 5];
+    for (k, &c) in corners.iter().chain(&[(w / 2.0, ht / 2.0)]).enumerate() {
+        let (Some(m), Some(j)) = (h.apply(c), h.jacobian(c)) else {
+            return false;
+        };
+        if k < 4 {
+            mapped[k] = m;
+        }
+        let det = j[0] * j[3] - j[1] * j[2];
+        if det <= 0.0 {
+            return false;
+        }
+        // Singular values of the local linear map.
+        let sum = j.iter().map(|v| v * v).sum::<f64>();
+        let root = (sum * sum - 4.0 * det * det).max(0.0).sqrt();
+        let (big, small) = (((sum + root) / 2.0).sqrt(), ((sum - root) / 2.0).sqrt());
+        if small <= 0.0 || big / small > MAX_ANISOTROPY {
+            return false;
+        }
+        scales[k] = det.sqrt();
+    }
+    let (lo, hi) = scales
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |a, &s| (a.0.min(s), a.1.max(s)));
+    if hi / lo > MAX_SCALE_SPREAD {
+        return false;
+    }
+    // Convex, turning the same way as the original corners (y down).
+    (0..4).all(|k| {
+        let (a, b, c) = (mapped[k], mapped[(k + 1) % 4], mapped[(k + 2) % 4]);
+        (b.0 - a.0) * (c.1 - b.1) - (b.1 - a.1) * (c.0 - b.0) > 0.0
+    })
 }
 
 fn alignment(
     archived: &Features,
     query: &Features,
-    s: &Similarity,
+    model: &Model,
     inliers: &[Pair],
     pairs: usize,
     mirrored: bool,
@@ -531,14 +1032,52 @@ fn alignment(
 ) -> Option<Alignment> {
     let (aw, ah) = (f64::from(archived.width), f64::from(archived.height));
     let (qw, qh) = (f64::from(query.width), f64::from(query.height));
-    let inv = s.inverse()?;
-    // The query's corners in archived coordinates: the visible part.
-    let corners = [(0.0, 0.0), (qw, 0.0), (0.0, qh), (qw, qh)].map(|c| inv.apply(c));
-    let visible = clip_box(&corners, aw, ah)?;
-    // The archived picture's corners in query coordinates: where it lies.
-    let placed_pts = [(0.0, 0.0), (aw, 0.0), (0.0, ah), (aw, ah)].map(|c| s.apply(c));
-    let placed = clip_box(&placed_pts, qw, qh)?;
-    let fills = placed.area().min(1.0);
+    let corners = [(0.0, 0.0), (aw, 0.0), (aw, ah), (0.0, ah)];
+    let (visible, placed, fills, quad) = match model {
+        Model::Similar(_) => {
+            // The query's corners in archived coordinates: the visible
+            // part.
+            let seen = [(0.0, 0.0), (qw, 0.0), (0.0, qh), (qw, qh)]
+                .map(|c| model.apply_inverse(c).unwrap_or(c));
+            let visible = clip_box(&seen, aw, ah)?;
+            // The archived picture's corners in query coordinates: where
+            // it lies.
+            let placed = clip_box(&corners.map(|c| model.apply(c).unwrap_or(c)), qw, qh)?;
+            (visible, placed, placed.area().min(1.0), None)
+        }
+        Model::Perspective(..) => {
+            // The points of a grid over the archived picture that land
+            // inside the query: the visible part.
+            const GRID: usize = 16;
+            let mut seen = Vec::new();
+            for gy in 0..=GRID {
+                for gx in 0..=GRID {
+                    let p = (aw * gx as f64 / GRID as f64, ah * gy as f64 / GRID as f64);
+                    if model
+                        .apply(p)
+                        .is_some_and(|m| (0.0..=qw).contains(&m.0) && (0.0..=qh).contains(&m.1))
+                    {
+                        seen.push(p);
+                    }
+                }
+            }
+            let visible = clip_points(&seen, aw, ah)?;
+            let quad = corners.map(|c| model.apply(c));
+            let quad = [quad[0]?, quad[1]?, quad[2]?, quad[3]?];
+            let placed = clip_box(&quad, qw, qh)?;
+            let area = (0..4)
+                .map(|k| quad[k].0 * quad[(k + 1) % 4].1 - quad[(k + 1) % 4].0 * quad[k].1)
+                .sum::<f64>()
+                .abs()
+                / 2.0;
+            let quad = quad.map(|(x, y)| {
+                let x = x / qw;
+                (if mirrored { 1.0 - x } else { x }, y / qh)
+            });
+            (visible, placed, (area / (qw * qh)).min(1.0), Some(quad))
+        }
+    };
+    let s = model.similarity();
 
     // Spread: cells of the visible part (4×4) that hold archived corners
     // must mostly hold a consistent one.
@@ -572,6 +1111,13 @@ fn alignment(
         .count();
     let spread = n_hit as f64 / n_textured.max(1) as f64;
     if spread < f64::from(params.min_spread) || n_hit < 3 {
+        return None;
+    }
+    // A screen or print photographed at an angle shows all or nearly all
+    // of the picture, consistent all over; two shots of one flat scene
+    // from two places (a facade, a square) agree only where their views
+    // overlap.
+    if quad.is_some() && visible.area() < PERSPECTIVE_MIN_VISIBLE {
         return None;
     }
 
@@ -614,11 +1160,17 @@ fn alignment(
         inliers: inliers.len(),
         pairs,
         spread,
+        perspective: quad,
     })
 }
 
 /// Bounding box of `pts` clipped to a w×h picture, in fractions.
 fn clip_box(pts: &[(f64, f64); 4], w: f64, h: f64) -> Option<Region> {
+    clip_points(pts, w, h)
+}
+
+/// [`clip_box`] of any number of points.
+fn clip_points(pts: &[(f64, f64)], w: f64, h: f64) -> Option<Region> {
     let min_x = pts.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
     let max_x = pts.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
     let min_y = pts.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
@@ -759,6 +1311,161 @@ mod tests {
             let b = scene(700, 500, seed + 100);
             assert!(check(&a, &b).is_none(), "seed {seed}");
         }
+    }
+
+    /// A known perspective: the unit square's corners to `to`.
+    fn known(to: [Point; 4]) -> Homography {
+        let from = [(0.0, 0.0), (1000.0, 0.0), (1000.0, 700.0), (0.0, 700.0)];
+        Homography::fit(&std::array::from_fn::<_, 4, _>(|k| (from[k], to[k]))).unwrap()
+    }
+
+    #[test]
+    fn a_homography_is_fitted_exactly_from_four_pairs_and_closely_from_many() {
+        let h = known([
+            (120.0, 80.0),
+            (900.0, 160.0),
+            (860.0, 600.0),
+            (150.0, 680.0),
+        ]);
+        let corners = [(0.0, 0.0), (1000.0, 0.0), (1000.0, 700.0), (0.0, 700.0)];
+        let to = [
+            (120.0, 80.0),
+            (900.0, 160.0),
+            (860.0, 600.0),
+            (150.0, 680.0),
+        ];
+        for (c, t) in corners.iter().zip(&to) {
+            let m = h.apply(*c).unwrap();
+            assert!((m.0 - t.0).hypot(m.1 - t.1) < 1e-6, "{m:?} vs {t:?}");
+        }
+        // Many pairs, half a pixel of noise: least squares lands close.
+        let mut rng = SplitMix(9);
+        let pairs: Vec<(Point, Point)> = (0..60)
+            .map(|_| {
+                let p = (rng.below(1000) as f64, rng.below(700) as f64);
+                let q = h.apply(p).unwrap();
+                let n = |r: &mut SplitMix| r.below(1000) as f64 / 1000.0 - 0.5;
+                (p, (q.0 + n(&mut rng), q.1 + n(&mut rng)))
+            })
+            .collect();
+        let fitted = Homography::fit(&pairs).unwrap();
+        for c in corners {
+            let (a, b) = (h.apply(c).unwrap(), fitted.apply(c).unwrap());
+            assert!((a.0 - b.0).hypot(a.1 - b.1) < 2.0, "{a:?} vs {b:?}");
+        }
+        // The inverse undoes it.
+        let back = fitted
+            .inverse()
+            .unwrap()
+            .apply(fitted.apply((300.0, 200.0)).unwrap());
+        assert!((back.unwrap().0 - 300.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn degenerate_and_impossible_homographies_are_refused() {
+        // Three of four sample points in line.
+        assert!(!spread_out(&[
+            (0.0, 0.0),
+            (100.0, 100.0),
+            (200.0, 200.0),
+            (0.0, 300.0)
+        ]));
+        assert!(spread_out(&[
+            (0.0, 0.0),
+            (300.0, 10.0),
+            (280.0, 260.0),
+            (10.0, 300.0)
+        ]));
+        assert!(Homography::fit(&[((0.0, 0.0), (0.0, 0.0)); 4]).is_none());
+        // A plausible view of a screen from the side.
+        assert!(well_conditioned(
+            &known([
+                (120.0, 80.0),
+                (900.0, 160.0),
+                (860.0, 600.0),
+                (150.0, 680.0)
+            ]),
+            1000.0,
+            700.0
+        ));
+        // Folded over (corners out of order), mirrored, far too steep, and
+        // stretched five times one way.
+        for to in [
+            [
+                (120.0, 80.0),
+                (860.0, 600.0),
+                (900.0, 160.0),
+                (150.0, 680.0),
+            ],
+            [(900.0, 80.0), (100.0, 80.0), (100.0, 680.0), (900.0, 680.0)],
+            [
+                (100.0, 100.0),
+                (900.0, 330.0),
+                (900.0, 370.0),
+                (100.0, 600.0),
+            ],
+            [(0.0, 0.0), (5000.0, 0.0), (5000.0, 700.0), (0.0, 700.0)],
+        ] {
+            let refused = Homography::fit(&std::array::from_fn::<_, 4, _>(|k| {
+                (
+                    [(0.0, 0.0), (1000.0, 0.0), (1000.0, 700.0), (0.0, 700.0)][k],
+                    to[k],
+                )
+            }))
+            .is_none_or(|h| !well_conditioned(&h, 1000.0, 700.0));
+            assert!(refused, "{to:?}");
+        }
+    }
+
+    /// `img` as a camera sees it when its corners land on `to`, on a
+    /// grey canvas of `w`×`h`.
+    fn photographed(img: &GrayImage, to: [Point; 4], w: u32, h: u32) -> GrayImage {
+        let (iw, ih) = (f64::from(img.width()), f64::from(img.height()));
+        let from = [(0.0, 0.0), (iw, 0.0), (iw, ih), (0.0, ih)];
+        let back = Homography::fit(&std::array::from_fn::<_, 4, _>(|k| (to[k], from[k]))).unwrap();
+        GrayImage::from_fn(w, h, |x, y| {
+            let Some((sx, sy)) = back.apply((f64::from(x) + 0.5, f64::from(y) + 0.5)) else {
+                return Luma([90]);
+            };
+            let (x0, y0) = (sx - 0.5, sy - 0.5);
+            if x0 < 0.0 || y0 < 0.0 || x0 >= iw - 1.0 || y0 >= ih - 1.0 {
+                return Luma([90]);
+            }
+            let (fx, fy) = (x0.fract(), y0.fract());
+            let p =
+                |dx: u32, dy: u32| f64::from(img.get_pixel(x0 as u32 + dx, y0 as u32 + dy).0[0]);
+            let v = (p(0, 0) * (1.0 - fx) + p(1, 0) * fx) * (1.0 - fy)
+                + (p(0, 1) * (1.0 - fx) + p(1, 1) * fx) * fy;
+            Luma([v.round() as u8])
+        })
+    }
+
+    #[test]
+    fn a_picture_photographed_at_an_angle_is_confirmed_with_its_corners() {
+        let a = scene(900, 600, 4);
+        // The left side nearer the camera, a little from above.
+        let to = [
+            (140.0, 150.0),
+            (880.0, 230.0),
+            (880.0, 650.0),
+            (140.0, 800.0),
+        ];
+        let q = photographed(&a, to, 1000, 950);
+        let m = check(&a, &q).expect("confirmed in perspective");
+        let corners = m.perspective.expect("a perspective match");
+        for (c, t) in corners.iter().zip(&to) {
+            let (x, y) = (c.0 * 1000.0, c.1 * 950.0);
+            assert!((x - t.0).hypot(y - t.1) < 25.0, "{corners:?} vs {to:?}");
+        }
+        assert!(
+            m.edits()
+                .iter()
+                .any(|e| matches!(e, Edit::Perspective { .. }))
+        );
+        let words = crate::report::wording::edits(&m.edits());
+        assert!(words.contains("photographed at an angle"), "{words}");
+        // Another picture seen the same way is not.
+        assert!(check(&scene(900, 600, 44), &q).is_none());
     }
 
     #[test]

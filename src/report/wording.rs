@@ -48,6 +48,9 @@ pub fn edit(e: &Edit) -> String {
             "shown inside a larger picture (a screenshot, border or collage), filling {:.0}% of it",
             fills * 100.0
         ),
+        Edit::Perspective { .. } => {
+            "photographed at an angle (a screen or print seen in perspective)".to_string()
+        }
         Edit::Covered { side, share } => {
             format!("covered along the {} {:.0}%", side.name(), share * 100.0)
         }
