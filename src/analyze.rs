@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::decode::trim::{self, Rect};
 use crate::decode::{self, Limits, video};
 use crate::error::{Error, Result};
-use crate::hash::features::{self, Features, QUERY_POINTS, STORED_POINTS};
+use crate::hash::features::{self, Features, LEVELS, QUERY_LEVELS, QUERY_POINTS, STORED_POINTS};
 use crate::hash::video::{FrameCollector, FrameHash};
 use crate::hash::{self, Fingerprint, Perceptual, Sha256};
 use crate::store::VideoFacts;
@@ -198,7 +198,9 @@ fn probes_and_features(
         let local = s.spawn(|| {
             let work = timings::time("features", || features::working_copy(image));
             let photo = timings::time("find photo", || trim::photo_rect_in(&work, w, h));
-            let found = timings::time("features", || features::extract_gray(&work, QUERY_POINTS));
+            let found = timings::time("features", || {
+                features::extract_gray_levels(&work, QUERY_POINTS, QUERY_LEVELS)
+            });
             (photo, found)
         });
         let whole = timings::time("perceptual hashes", || {
@@ -241,7 +243,9 @@ fn probes_and_features(
     // its own features, found at full detail, join the picture's.
     if let Some(r) = rects.last().filter(|r| is_small_part(r, decoded)) {
         let inner = decoded.image.crop_imm(r.x, r.y, r.width, r.height);
-        let part = timings::time("features", || features::extract(&inner, QUERY_POINTS));
+        let part = timings::time("features", || {
+            features::extract_levels(&inner, QUERY_POINTS, QUERY_LEVELS)
+        });
         let part = Features {
             source_width: real(r.width),
             source_height: real(r.height),
@@ -310,11 +314,13 @@ fn is_small_part(r: &Rect, d: &decode::DecodedImage) -> bool {
 
 impl Analysis {
     /// The features kept in the catalog for this picture when it is
-    /// archived: the [`STORED_POINTS`] strongest, spread out.
+    /// archived: the [`STORED_POINTS`] strongest, spread out, of those on
+    /// the [`LEVELS`] pyramid levels stored pictures have (a query also
+    /// looks on coarser ones).
     pub fn stored_features(&self) -> Option<Features> {
         self.features
             .as_ref()
             .filter(|f| !f.is_empty())
-            .map(|f| f.strongest_spread(STORED_POINTS))
+            .map(|f| f.within_levels(LEVELS).strongest_spread(STORED_POINTS))
     }
 }

@@ -47,6 +47,11 @@ pub const WORK_SIDE: u32 = 1600;
 pub const MIN_WORK_SIDE: u32 = 480;
 /// Pyramid levels.
 pub const LEVELS: usize = 6;
+/// Pyramid levels of a picture being checked: two more than a stored
+/// picture's, so a crop shown larger than the archived picture (its
+/// working copy is a close-up) still has corners at the scales of the
+/// archived picture's coarse ones. Stored features keep [`LEVELS`].
+pub const QUERY_LEVELS: usize = LEVELS + 2;
 /// Scale step between pyramid levels.
 pub const LEVEL_SCALE: f32 = 1.3;
 /// Features kept for an archived picture (38 bytes each when stored).
@@ -193,6 +198,18 @@ impl Features {
                 ..*p
             });
             self.descriptors.push(*d);
+        }
+    }
+
+    /// The features found on the first `levels` pyramid levels.
+    pub fn within_levels(&self, levels: usize) -> Features {
+        let keep: Vec<usize> = (0..self.points.len())
+            .filter(|&i| usize::from(self.points[i].level) < levels)
+            .collect();
+        Features {
+            points: keep.iter().map(|&i| self.points[i]).collect(),
+            descriptors: keep.iter().map(|&i| self.descriptors[i]).collect(),
+            ..self.header()
         }
     }
 
@@ -366,10 +383,15 @@ fn stretch_contrast(g: &mut GrayImage) {
 
 /// Finds up to `max_points` features of a picture.
 pub fn extract(img: &DynamicImage, max_points: usize) -> Features {
+    extract_levels(img, max_points, LEVELS)
+}
+
+/// [`extract`] on `levels` pyramid levels.
+pub fn extract_levels(img: &DynamicImage, max_points: usize, levels: usize) -> Features {
     Features {
         source_width: img.width(),
         source_height: img.height(),
-        ..extract_gray(&working_copy(img), max_points)
+        ..extract_gray_levels(&working_copy(img), max_points, levels)
     }
 }
 
@@ -377,12 +399,17 @@ pub fn extract(img: &DynamicImage, max_points: usize) -> Features {
 /// found and ranked on every level first; only the kept ones are given
 /// an orientation and a descriptor.
 pub fn extract_gray(work: &GrayImage, max_points: usize) -> Features {
+    extract_gray_levels(work, max_points, LEVELS)
+}
+
+/// [`extract_gray`] on `levels` pyramid levels.
+pub fn extract_gray_levels(work: &GrayImage, max_points: usize, depth: usize) -> Features {
     let (w0, h0) = work.dimensions();
     let mut levels: Vec<(GrayImage, GrayImage)> = Vec::new();
     let mut candidates: Vec<Keypoint> = Vec::new();
     let mut at: Vec<(usize, usize)> = Vec::new();
     let mut level_img = work.clone();
-    for level in 0..LEVELS {
+    for level in 0..depth {
         let (w, h) = level_img.dimensions();
         if (w as usize) < 2 * EDGE + 8 || (h as usize) < 2 * EDGE + 8 {
             break;
@@ -416,7 +443,19 @@ pub fn extract_gray(work: &GrayImage, max_points: usize) -> Features {
     }
     let width = w0.min(u32::from(u16::MAX)) as u16;
     let height = h0.min(u32::from(u16::MAX)) as u16;
-    let keep = spread_order(&candidates, width, height, max_points);
+    // Corners of the levels beyond a stored picture's are kept besides
+    // the others (up to a quarter as many more), not instead of any.
+    let (standard, extra): (Vec<usize>, Vec<usize>) =
+        (0..candidates.len()).partition(|&i| usize::from(candidates[i].level) < LEVELS);
+    let chosen = |among: &[usize], n: usize| -> Vec<usize> {
+        let points: Vec<Keypoint> = among.iter().map(|&i| candidates[i]).collect();
+        spread_order(&points, width, height, n)
+            .into_iter()
+            .map(|k| among[k])
+            .collect()
+    };
+    let mut keep = chosen(&standard, max_points);
+    keep.extend(chosen(&extra, max_points / 4));
     let mut points = Vec::with_capacity(keep.len());
     let mut descriptors = Vec::with_capacity(keep.len());
     for i in keep {
@@ -935,6 +974,25 @@ mod tests {
             }
         }
         img
+    }
+
+    #[test]
+    fn a_query_looks_on_coarser_levels_and_a_stored_picture_does_not() {
+        let img = scene(900, 640);
+        let query = extract_gray_levels(&img, QUERY_POINTS, QUERY_LEVELS);
+        assert!(
+            query.points.iter().any(|p| usize::from(p.level) >= LEVELS),
+            "no corner on the query's extra levels"
+        );
+        let kept = query.within_levels(LEVELS);
+        assert!(!kept.is_empty() && kept.points.iter().all(|p| usize::from(p.level) < LEVELS));
+        assert_eq!(kept.points.len(), kept.descriptors.len());
+        assert!(
+            extract_gray(&img, QUERY_POINTS)
+                .points
+                .iter()
+                .all(|p| usize::from(p.level) < LEVELS)
+        );
     }
 
     #[test]

@@ -658,7 +658,8 @@ fn verify_one(
             // pairs (a screen seen a little from the side fits a
             // similarity in its middle only).
             if pairs.len() >= best.len() + 4
-                && let Some((inliers, h)) = fit_perspective(archived, query, &pairs, &best, params)
+                && let Some((inliers, h)) =
+                    fit_perspective(archived, query, &pairs, &best, params, true)
                 && inliers.len() * 4 >= best.len() * 5 + 8
                 && let Some(better) =
                     alignment(archived, query, &h, &inliers, pairs.len(), mirrored, params)
@@ -673,7 +674,7 @@ fn verify_one(
     // explain them all.
     if best.len() * 2 >= params.min_inliers
         && pairs.len() >= PERSPECTIVE_MIN_INLIERS
-        && let Some((inliers, h)) = fit_perspective(archived, query, &pairs, &best, params)
+        && let Some((inliers, h)) = fit_perspective(archived, query, &pairs, &best, params, true)
         && let Some(found) = alignment(archived, query, &h, &inliers, pairs.len(), mirrored, params)
     {
         return Some(found);
@@ -693,7 +694,7 @@ fn verify_one(
     if best.len() * 2 < params.min_inliers {
         return None;
     }
-    let (inliers, h) = fit_perspective(archived, query, &pairs, &best, params)?;
+    let (inliers, h) = fit_perspective(archived, query, &pairs, &best, params, false)?;
     alignment(archived, query, &h, &inliers, pairs.len(), mirrored, params)
 }
 
@@ -732,6 +733,7 @@ fn fit_similarity(
         }
         let own = f64::from(query.points[j].angle) - f64::from(archived.points[i].angle);
         angle_diff(own, s.angle()) <= MAX_ANGLE_ERROR
+            && level_fits(archived, query, (i, j), s.scale())
     };
     let mut rng = SplitMix(0x00dd_ba11 ^ pairs.len() as u64);
     let mut best: Vec<Pair> = Vec::new();
@@ -798,6 +800,22 @@ fn fit_similarity(
     (best, model)
 }
 
+/// A query corner on one of the extra pyramid levels a query has
+/// ([`features::QUERY_LEVELS`]) pairs with an archived one only where
+/// the transform enlarges the archived picture (its `scale`, in working
+/// pixels, at least one level step) by about the levels between them:
+/// those levels are there for close-ups such as small crops, and give
+/// no second chance to a corner of a picture shown at its own size.
+fn level_fits(archived: &Features, query: &Features, (i, j): Pair, scale: f64) -> bool {
+    let (a, q) = (archived.points[i].level, query.points[j].level);
+    if usize::from(q) < features::LEVELS {
+        return true;
+    }
+    let step = f64::from(features::LEVEL_SCALE).ln();
+    scale >= f64::from(features::LEVEL_SCALE)
+        && ((f64::from(q) - f64::from(a)) - scale.ln() / step).abs() <= 1.5
+}
+
 fn distinct_query_corners(pairs: &[Pair]) -> usize {
     let mut used: Vec<usize> = pairs.iter().map(|p| p.1).collect();
     used.sort_unstable();
@@ -829,13 +847,17 @@ const MAX_SCALE_SPREAD: f64 = 2.5;
 /// from `seed`, the pairs a similarity explains), each pair held to its
 /// position and its own orientation turned by the homography's local
 /// rotation, refined by least squares on the consistent pairs; kept only
-/// when well conditioned (see [`well_conditioned`]).
+/// when well conditioned (see [`well_conditioned`]). A homography that
+/// is nearly a similarity gives that similarity when `or_similar` (pairs
+/// under the usual limits), nothing otherwise (looser pairs confirm a
+/// view in perspective only).
 fn fit_perspective(
     archived: &Features,
     query: &Features,
     pairs: &[Pair],
     seed: &[Pair],
     params: &VerifyParams,
+    or_similar: bool,
 ) -> Option<(Vec<Pair>, Model)> {
     let consistent = |h: &Homography, &(i, j): &Pair| {
         let p = pt(archived, i);
@@ -850,6 +872,10 @@ fn fit_perspective(
         let Some(jac) = h.jacobian(p) else {
             return false;
         };
+        let local = (jac[0] * jac[3] - jac[1] * jac[2]).abs().sqrt();
+        if !level_fits(archived, query, (i, j), local) {
+            return false;
+        }
         let (sin, cos) = f64::from(archived.points[i].angle).sin_cos();
         let turned = (jac[2] * cos + jac[3] * sin).atan2(jac[0] * cos + jac[1] * sin);
         angle_diff(f64::from(query.points[j].angle), turned) <= MAX_ANGLE_ERROR
@@ -939,6 +965,9 @@ fn fit_perspective(
     if departs {
         return Some((best, Model::Perspective(h, inverse, near)));
     }
+    if !or_similar {
+        return None;
+    }
     // Nearly a similarity: the pairs the nearest similarity explains,
     // held to it as any similarity match is.
     let kept: Vec<Pair> = best
@@ -950,6 +979,7 @@ fn fit_perspective(
             let own = f64::from(query.points[j].angle) - f64::from(archived.points[i].angle);
             (m.0 - q.0).hypot(m.1 - q.1) <= tolerance(query, j)
                 && angle_diff(own, near.angle()) <= MAX_ANGLE_ERROR
+                && level_fits(archived, query, (i, j), near.scale())
         })
         .collect();
     (kept.len() >= min && distinct_query_corners(&kept) >= min)
@@ -1080,18 +1110,31 @@ fn alignment(
     let s = model.similarity();
 
     // Spread: cells of the visible part (4×4) that hold archived corners
-    // must mostly hold a consistent one.
-    const CELLS: usize = 4;
-    let cell_of = |x: f64, y: f64| -> Option<usize> {
+    // must mostly hold a consistent one. Where the visible part holds few
+    // stored corners (a small crop), the cells are fewer, so each holds
+    // several (at least four on average) and one that misses says more
+    // than chance.
+    let inside = |x: f64, y: f64| {
         let fx = (x / aw - visible.left) / (visible.right - visible.left);
         let fy = (y / ah - visible.top) / (visible.bottom - visible.top);
-        if !(0.0..1.0).contains(&fx) || !(0.0..1.0).contains(&fy) {
-            return None;
-        }
-        Some((fy * CELLS as f64) as usize * CELLS + (fx * CELLS as f64) as usize)
+        ((0.0..1.0).contains(&fx) && (0.0..1.0).contains(&fy)).then_some((fx, fy))
     };
-    let mut textured = [false; CELLS * CELLS];
-    let mut hit = [false; CELLS * CELLS];
+    let seen = archived
+        .points
+        .iter()
+        .filter(|p| inside(f64::from(p.x), f64::from(p.y)).is_some())
+        .count();
+    let cells: usize = match seen {
+        64.. => 4,
+        36..=63 => 3,
+        _ => 2,
+    };
+    let cell_of = |x: f64, y: f64| -> Option<usize> {
+        let (fx, fy) = inside(x, y)?;
+        Some((fy * cells as f64) as usize * cells + (fx * cells as f64) as usize)
+    };
+    let mut textured = [false; 16];
+    let mut hit = [false; 16];
     for p in &archived.points {
         if let Some(c) = cell_of(f64::from(p.x), f64::from(p.y)) {
             textured[c] = true;

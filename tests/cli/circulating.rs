@@ -53,12 +53,7 @@ fn circulating_edits_are_confirmed_and_described() {
     let mut files = Vec::new();
     let mut want = Vec::new();
     for (i, img) in images.iter().enumerate() {
-        // A crop keeping 30% of the picture is not yet always confirmed
-        // (issue #23; `bench/match_quality` measures it).
-        let edits = edits::all()
-            .into_iter()
-            .filter(|(name, _)| !name.contains("30% of area"));
-        for (k, (edit, f)) in edits.enumerate() {
+        for (k, (edit, f)) in edits::all().into_iter().enumerate() {
             let path = s.join(format!("e{k:02}-{i}.jpg"));
             std::fs::write(&path, edits::jpeg_bytes(&f(img, &images, i), 88)).unwrap();
             files.push(path.display().to_string());
