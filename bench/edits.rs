@@ -113,20 +113,11 @@ pub fn any_angle(i: usize) -> f64 {
 /// Rotates about the centre onto a canvas large enough for the whole
 /// picture; the uncovered corners black.
 pub fn rotate_expanded(im: &RgbImage, deg: f64) -> RgbImage {
-    let (w, h) = im.dimensions();
+    let (fw, fh) = (f64::from(im.width()), f64::from(im.height()));
     let (s, c) = deg.to_radians().sin_cos();
-    let (fw, fh) = (f64::from(w), f64::from(h));
     let nw = (fw * c.abs() + fh * s.abs()).ceil() as u32;
     let nh = (fw * s.abs() + fh * c.abs()).ceil() as u32;
-    let (cx, cy) = (fw / 2.0, fh / 2.0);
-    let (ncx, ncy) = (f64::from(nw) / 2.0, f64::from(nh) / 2.0);
-    RgbImage::from_fn(nw, nh, |x, y| {
-        let dx = f64::from(x) + 0.5 - ncx;
-        let dy = f64::from(y) + 0.5 - ncy;
-        let sx = c * dx + s * dy + cx - 0.5;
-        let sy = -s * dx + c * dy + cy - 0.5;
-        bilinear(im, sx, sy).unwrap_or(Rgb([0, 0, 0]))
-    })
+    rotate_onto(im, deg, nw, nh)
 }
 
 /// The picture on a monitor (dark bezel, washed-out colours, a glare
@@ -257,12 +248,18 @@ pub fn portrait_crop(im: &RgbImage) -> RgbImage {
 
 /// Rotates about the centre, keeping the canvas; uncovered corners black.
 pub fn rotate_degrees(im: &RgbImage, deg: f64) -> RgbImage {
-    let (w, h) = im.dimensions();
+    rotate_onto(im, deg, im.width(), im.height())
+}
+
+/// Rotates about the centre onto a `w`×`h` canvas centred on the
+/// picture's centre; uncovered parts black.
+fn rotate_onto(im: &RgbImage, deg: f64, w: u32, h: u32) -> RgbImage {
     let (s, c) = deg.to_radians().sin_cos();
-    let (cx, cy) = (f64::from(w) / 2.0, f64::from(h) / 2.0);
+    let (cx, cy) = (f64::from(im.width()) / 2.0, f64::from(im.height()) / 2.0);
+    let (ncx, ncy) = (f64::from(w) / 2.0, f64::from(h) / 2.0);
     RgbImage::from_fn(w, h, |x, y| {
-        let dx = f64::from(x) + 0.5 - cx;
-        let dy = f64::from(y) + 0.5 - cy;
+        let dx = f64::from(x) + 0.5 - ncx;
+        let dy = f64::from(y) + 0.5 - ncy;
         // Inverse rotation: where this output pixel comes from.
         let sx = c * dx + s * dy + cx - 0.5;
         let sy = -s * dx + c * dy + cy - 0.5;
