@@ -578,7 +578,16 @@ fn nominate(
         return Ok((Vec::new(), Vec::new()));
     }
     let _vote = timings::stage("feature vote");
-    let asked = nominate_with.unwrap_or(query);
+    // The corners of a query's extra coarse levels are for verification;
+    // the index holds those of the stored levels only.
+    let stored_levels;
+    let asked = match nominate_with {
+        Some(f) => f,
+        None => {
+            stored_levels = query.within_levels(crate::hash::features::LEVELS);
+            &stored_levels
+        }
+    };
     index.features().nominate(asked, &asked.mirrored())
 }
 
