@@ -108,6 +108,7 @@ fn main() {
 
     if !edits_too {
         negatives(&corpus, &images, pairs_wanted, crops);
+        same_scene(&corpus);
         return;
     }
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -263,6 +264,7 @@ fn main() {
         }
     }
     negatives(&corpus, &images, pairs_wanted, crops);
+    same_scene(&corpus);
 }
 
 /// One image of the negative set: its source (pairs from one source are
@@ -367,36 +369,16 @@ fn negatives(corpus: &Path, photos: &[RgbImage], pairs_wanted: usize, crops: usi
     // Keep a share of the queries so about `pairs_wanted` pairs are tried.
     let share = (pairs_wanted as f64 / all_pairs.max(1) as f64).min(1.0);
     let kept = |j: usize| ((j + 1) as f64 * share).floor() > (j as f64 * share).floor();
-    let thresholds = Thresholds::default();
     let results: Vec<(u64, u64, Vec<String>)> = (0..n)
         .into_par_iter()
         .filter(|&j| kept(j))
         .map(|j| {
             let qa = &set[j].analysis;
             let other = |id: ItemId| set[id.0 as usize].source != set[j].source;
-            let mut hit: Vec<(ItemId, &str)> = Vec::new();
-            for p in &qa.probes {
-                for c in matching::find_matches(
-                    &p.hashes.pdq.dihedrals,
-                    p.hashes.pdq.pdq.quality,
-                    &index,
-                    &thresholds,
-                ) {
-                    if !c.low_quality && other(c.item) {
-                        hit.push((c.item, "PDQ"));
-                    }
-                }
-            }
-            if let Some(f) = &qa.features {
-                for h in
-                    matching::feature_hits(&index, &matching::HeldOnly, f, None, &qa.probes, &[])
-                        .expect("in memory")
-                {
-                    if other(h.item) {
-                        hit.push((h.item, "features"));
-                    }
-                }
-            }
+            let mut hit: Vec<(ItemId, &str)> = matched(&index, qa)
+                .into_iter()
+                .filter(|h| other(h.0))
+                .collect();
             hit.sort();
             hit.dedup_by_key(|h| h.0);
             let what = hit
@@ -434,4 +416,154 @@ fn negatives(corpus: &Path, photos: &[RgbImage], pairs_wanted: usize, crops: usi
         "False matches: {wrong} in {tried} pairs of different images ({n} images: photos, tiles and crops of them, video frames and their tiles; {:.0} s) — rate {bound}.",
         t.elapsed().as_secs_f64()
     );
+}
+
+/// The items of `index` the matcher's two stages report for `qa`: within
+/// the PDQ radius (trusted quality), then confirmed by local features.
+fn matched(index: &Index, qa: &Analysis) -> Vec<(ItemId, &'static str)> {
+    let mut hit = Vec::new();
+    for p in &qa.probes {
+        for c in matching::find_matches(
+            &p.hashes.pdq.dihedrals,
+            p.hashes.pdq.pdq.quality,
+            index,
+            &Thresholds::default(),
+        ) {
+            if !c.low_quality {
+                hit.push((c.item, "PDQ"));
+            }
+        }
+    }
+    if let Some(f) = &qa.features {
+        for h in matching::feature_hits(index, &matching::HeldOnly, f, None, &qa.probes, &[])
+            .expect("in memory")
+        {
+            hit.push((h.item, "features"));
+        }
+    }
+    hit
+}
+
+/// Different photos of one scene, which must not be reported as the same
+/// picture: frames about a second apart of each corpus video (a fixed
+/// camera, a hand-held one, street footage), and the pairs in
+/// `tests/fixtures/same-scene` (stereo pairs, frames where things
+/// moved). Each pair's first photo is archived alone and the second
+/// checked against it.
+fn same_scene(corpus: &Path) {
+    let mut sets: Vec<(String, Vec<(RgbImage, RgbImage)>)> = Vec::new();
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/same-scene");
+    let open = |p: &Path| image::open(p).map(|i| i.to_rgb8()).ok();
+    if let Ok(rd) = std::fs::read_dir(&fixtures) {
+        let mut firsts: Vec<PathBuf> = rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.to_string_lossy().ends_with("-a.jpg"))
+            .collect();
+        firsts.sort();
+        for a in firsts {
+            let b = PathBuf::from(a.to_string_lossy().replace("-a.jpg", "-b.jpg"));
+            if let (Some(x), Some(y)) = (open(&a), open(&b)) {
+                let name = a.file_name().unwrap_or_default().to_string_lossy();
+                sets.push((name.trim_end_matches("-a.jpg").to_string(), vec![(x, y)]));
+            }
+        }
+    }
+    let mut vids: Vec<PathBuf> = std::fs::read_dir(corpus.join("video"))
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    vids.sort();
+    for v in vids {
+        let stem = v
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        // A degraded version of another clip is not another scene.
+        if stem.ends_with("_distorted") {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(&v) else {
+            continue;
+        };
+        let limits = Limits::default();
+        let mut frames: Vec<(f64, RgbImage)> = Vec::new();
+        let decoded =
+            decode::video::decode_video(&bytes, &limits.video, &limits.sampling, &mut |f| {
+                frames.push((f.timestamp_secs, f.image));
+                Ok(())
+            });
+        if decoded.is_err() {
+            continue;
+        }
+        let mut pairs = Vec::new();
+        let mut last: Option<&(f64, RgbImage)> = None;
+        for f in &frames {
+            match last {
+                Some(l) if f.0 - l.0 < 0.9 => continue,
+                Some(l) => pairs.push((l.1.clone(), f.1.clone())),
+                None => {}
+            }
+            last = Some(f);
+        }
+        if !pairs.is_empty() {
+            sets.push((format!("{stem}: frames a second apart"), pairs));
+        }
+    }
+    if sets.is_empty() {
+        println!("\nSame scene: no pairs (no tests/fixtures/same-scene, no corpus videos).");
+        return;
+    }
+    println!("\nDifferent photos of one scene (first archived, second checked):\n");
+    println!("| pairs | tried | reported as the same picture (by PDQ / by features) |");
+    println!("|---|---:|---:|");
+    let (mut all, mut wrong) = (0, 0);
+    for (name, pairs) in &sets {
+        let found: Vec<Vec<(ItemId, &str)>> = pairs
+            .par_iter()
+            .map(|(x, y)| {
+                let analysed = |im: &RgbImage| {
+                    analyze_bytes(
+                        PathBuf::from("scene.jpg"),
+                        jpeg_bytes(im, 92),
+                        &Limits::default(),
+                    )
+                    .expect("analysed")
+                };
+                let (a, b) = (analysed(x), analysed(y));
+                let index = Index::new(vec![IndexedHash {
+                    item: ItemId(1),
+                    hash: a.fingerprint.pdq.hash,
+                    quality: a.fingerprint.pdq.quality,
+                    phash: Some(a.fingerprint.phash),
+                    dhash: Some(a.fingerprint.dhash),
+                    span: None,
+                }])
+                .with_features(
+                    a.stored_features()
+                        .map(|f| (ItemId(1), f))
+                        .into_iter()
+                        .collect(),
+                );
+                let mut hit = matched(&index, &b);
+                hit.dedup_by_key(|h| h.1);
+                hit
+            })
+            .collect();
+        let by = |how: &str| {
+            found
+                .iter()
+                .filter(|h| h.iter().any(|x| x.1 == how))
+                .count()
+        };
+        let reported = found.iter().filter(|h| !h.is_empty()).count();
+        all += pairs.len();
+        wrong += reported;
+        println!(
+            "| {name} | {} | {reported} ({} / {}) |",
+            pairs.len(),
+            by("PDQ"),
+            by("features")
+        );
+    }
+    println!("| **all** | {all} | {wrong} |");
 }

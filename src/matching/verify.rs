@@ -649,7 +649,7 @@ fn verify_one(
             query,
             &Model::Similar(s),
             &best,
-            pairs.len(),
+            &pairs,
             mirrored,
             params,
         );
@@ -662,7 +662,7 @@ fn verify_one(
                     fit_perspective(archived, query, &pairs, &best, params, true)
                 && inliers.len() * 4 >= best.len() * 5 + 8
                 && let Some(better) =
-                    alignment(archived, query, &h, &inliers, pairs.len(), mirrored, params)
+                    alignment(archived, query, &h, &inliers, &pairs, mirrored, params)
             {
                 return Some(better);
             }
@@ -675,7 +675,7 @@ fn verify_one(
     if best.len() * 2 >= params.min_inliers
         && pairs.len() >= PERSPECTIVE_MIN_INLIERS
         && let Some((inliers, h)) = fit_perspective(archived, query, &pairs, &best, params, true)
-        && let Some(found) = alignment(archived, query, &h, &inliers, pairs.len(), mirrored, params)
+        && let Some(found) = alignment(archived, query, &h, &inliers, &pairs, mirrored, params)
     {
         return Some(found);
     }
@@ -695,7 +695,7 @@ fn verify_one(
         return None;
     }
     let (inliers, h) = fit_perspective(archived, query, &pairs, &best, params, false)?;
-    alignment(archived, query, &h, &inliers, pairs.len(), mirrored, params)
+    alignment(archived, query, &h, &inliers, &pairs, mirrored, params)
 }
 
 /// Largest descriptor distance of a tentative pair when a match in
@@ -1056,7 +1056,7 @@ fn alignment(
     query: &Features,
     model: &Model,
     inliers: &[Pair],
-    pairs: usize,
+    pairs: &[Pair],
     mirrored: bool,
     params: &VerifyParams,
 ) -> Option<Alignment> {
@@ -1164,6 +1164,15 @@ fn alignment(
         return None;
     }
 
+    // Two photos of one scene (a stereo pair, a burst from a hand-held
+    // camera, a room where someone moved) agree over much of the
+    // picture, but elsewhere their corners move together another way:
+    // an edited copy has one geometry.
+    let needed = SECOND_MOTION_MIN.max(inliers.len().div_ceil(SECOND_MOTION_SHARE));
+    if second_motion(archived, query, model, pairs, inliers, params, needed) >= needed {
+        return None;
+    }
+
     let covered = covered_band(archived, inliers, &visible, aw, ah);
 
     // Full-size scale: query full px per archived full px.
@@ -1201,10 +1210,60 @@ fn alignment(
         fills,
         covered,
         inliers: inliers.len(),
-        pairs,
+        pairs: pairs.len(),
         spread,
         perspective: quad,
     })
+}
+
+/// Fewest pairs moving together another way than the fit that make
+/// it two photos of one scene rather than one picture.
+const SECOND_MOTION_MIN: usize = 6;
+
+/// ... and at least one such pair for every this many consistent ones
+/// (a copy's few stray pairs that happen to agree are not a motion).
+const SECOND_MOTION_SHARE: usize = 4;
+
+/// How far, as a share of the query's diagonal, a corner of the scene
+/// may have moved between two shots to count.
+const SECOND_MOTION_REACH: f64 = 0.2;
+
+/// The largest set of pairs left out by `model` that another similarity
+/// explains, among those whose archived corner the model puts inside
+/// the query and near its query corner: corners that moved between two
+/// shots. Stops at 0 when fewer than `needed` could agree.
+fn second_motion(
+    archived: &Features,
+    query: &Features,
+    model: &Model,
+    pairs: &[Pair],
+    inliers: &[Pair],
+    params: &VerifyParams,
+    needed: usize,
+) -> usize {
+    let (w, h) = (f64::from(query.width), f64::from(query.height));
+    let reach = SECOND_MOTION_REACH * w.hypot(h);
+    let moved: Vec<Pair> = pairs
+        .iter()
+        .filter(|p| !inliers.contains(p))
+        .filter(|&&(i, j)| {
+            model.apply(pt(archived, i)).is_some_and(|p| {
+                let q = pt(query, j);
+                (0.0..w).contains(&p.0)
+                    && (0.0..h).contains(&p.1)
+                    && (p.0 - q.0).hypot(p.1 - q.1) <= reach
+            })
+        })
+        .copied()
+        .collect();
+    if moved.len() < needed {
+        return 0;
+    }
+    let any = VerifyParams {
+        min_inliers: 3,
+        ..*params
+    };
+    fit_similarity(archived, query, &moved, &any).0.len()
 }
 
 /// Bounding box of `pts` clipped to a w×h picture, in fractions.
@@ -1354,6 +1413,43 @@ mod tests {
             let b = scene(700, 500, seed + 100);
             assert!(check(&a, &b).is_none(), "seed {seed}");
         }
+    }
+
+    #[test]
+    fn two_shots_of_one_scene_are_not_one_picture() {
+        // The right half of the scene is nearer the camera: seen from a
+        // little higher, it moves down 40 px while the left half stays
+        // (a stereo pair, a hand-held burst, parallax).
+        let a = scene(900, 600, 7);
+        let shot = GrayImage::from_fn(900, 600, |x, y| {
+            if x < 450 {
+                *a.get_pixel(x, y)
+            } else if y >= 40 {
+                *a.get_pixel(x, y - 40)
+            } else {
+                Luma([128])
+            }
+        });
+        assert!(check(&a, &shot).is_none(), "{:?}", check(&a, &shot));
+        // Covering the right half instead is an edit: one geometry.
+        let covered = GrayImage::from_fn(900, 600, |x, y| {
+            if x < 450 {
+                *a.get_pixel(x, y)
+            } else {
+                Luma([230])
+            }
+        });
+        assert!(check(&a, &covered).is_some());
+        // So is a copy where a few stray pairs happen to agree elsewhere:
+        // the second motion must be a share of the first.
+        let mut fa = extract_gray(&a, STORED_POINTS);
+        let fq = extract_gray(&a, QUERY_POINTS);
+        let m = verify(&fa, &fq, &VerifyParams::default()).expect("the same picture");
+        for p in fa.points.iter_mut().take(5) {
+            p.y += 40.0;
+        }
+        let again = verify(&fa, &fq, &VerifyParams::default()).expect("still the same picture");
+        assert!(again.inliers + 5 >= m.inliers);
     }
 
     /// A known perspective: the unit square's corners to `to`.

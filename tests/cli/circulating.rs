@@ -157,3 +157,41 @@ fn screenshots_of_other_photos_are_not_matched() {
     save(&DynamicImage::ImageRgb8(a), &p, 90);
     t.json(["check".as_ref(), p.as_os_str()], 0);
 }
+
+#[test]
+fn a_second_photo_of_the_same_scene_is_not_the_archived_picture() {
+    // The two views of a stereo pair (tests/fixtures/same-scene): much
+    // of the scene agrees, but the nearer things have moved against the
+    // farther ones. No edit does that; the second view is a new photo.
+    let t = TestArchive::new();
+    let dir = crate::util::repo().join("tests/fixtures/same-scene");
+    let left = dir.join("stereo-aloe-a.jpg");
+    let right = dir.join("stereo-aloe-b.jpg");
+    t.json(["archive".as_ref(), left.as_os_str()], 0);
+    let v = t.json(["check".as_ref(), right.as_os_str()], 1);
+    assert_eq!(v["files"][0]["matches"], serde_json::json!([]), "{v:#}");
+    // Crops and smaller copies of the archived view are still found.
+    let img = image::open(&left).unwrap();
+    let s = t.scratch();
+    let crop = s.join("crop.jpg");
+    let (w, h) = (img.width(), img.height());
+    save(
+        &img.crop_imm(w / 10, h / 10, w * 3 / 4, h * 4 / 5),
+        &crop,
+        80,
+    );
+    let small = s.join("small.jpg");
+    save(
+        &img.resize(w / 2, h / 2, imageops::FilterType::Triangle),
+        &small,
+        60,
+    );
+    for f in [&crop, &small] {
+        let v = t.json(["check".as_ref(), f.as_os_str()], 0);
+        assert_eq!(
+            v["files"][0]["matches"][0]["item"]["sha256"].as_str(),
+            Some(sha256_of(&left).as_str()),
+            "{v:#}"
+        );
+    }
+}
