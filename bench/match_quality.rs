@@ -80,6 +80,9 @@ fn main() {
             other => corpus = Some(other.to_string()),
         }
     }
+    if let Some(k) = &keep {
+        std::fs::create_dir_all(k).unwrap_or_else(|e| panic!("{k}: {e}"));
+    }
     let corpus = corpus_dir(corpus.as_deref());
     let photos_dir = corpus.join("photos");
     let mut photos: Vec<PathBuf> = std::fs::read_dir(&photos_dir)
