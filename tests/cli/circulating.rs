@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::util::{TestArchive, sample, save, sha256_of};
 
 #[path = "../../bench/edits.rs"]
-mod edits;
+pub(crate) mod edits;
 
 /// Photos archived; the edits are made of the first three.
 const ARCHIVED: &[&str] = &[

