@@ -198,9 +198,14 @@ fn probes_and_features(
         let local = s.spawn(|| {
             let work = timings::time("features", || features::working_copy(image));
             let photo = timings::time("find photo", || trim::photo_rect_in(&work, w, h));
-            let found = timings::time("features", || {
+            let mut found = timings::time("features", || {
                 features::extract_gray_levels(&work, QUERY_POINTS, QUERY_LEVELS)
             });
+            if let Some(quad) = timings::time("find screen", || crate::hash::screen::find(&work)) {
+                timings::time("features", || {
+                    add_screen_view(&mut found, &work, image, quad)
+                });
+            }
             (photo, found)
         });
         let whole = timings::time("perceptual hashes", || {
@@ -308,6 +313,42 @@ fn close(a: &Rect, b: &Rect) -> bool {
 }
 
 /// A part covering under two thirds of the picture.
+/// The corners of a screen or print seen at an angle (`quad`, on the
+/// working copy), as found on its picture looked at straight on, join the
+/// picture's (see [`features::add_rectified`]).
+fn add_screen_view(
+    found: &mut Features,
+    work: &image::GrayImage,
+    image: &image::DynamicImage,
+    quad: [(f64, f64); 4],
+) {
+    // The view is sampled from the picture at full size, at most the
+    // size of a working copy.
+    let per_work = f64::from(image.width()) / f64::from(work.width().max(1));
+    let side = |a: (f64, f64), b: (f64, f64)| (a.0 - b.0).hypot(a.1 - b.1);
+    let width = (side(quad[0], quad[1]) + side(quad[3], quad[2])) / 2.0;
+    let height = (side(quad[0], quad[3]) + side(quad[1], quad[2])) / 2.0;
+    let (fw, fh) = (width * per_work, height * per_work);
+    let k = (f64::from(features::WORK_SHORT_SIDE) / fw.min(fh))
+        .min(f64::from(features::WORK_SIDE) / fw.max(fh))
+        .min(1.0);
+    let (vw, vh) = (fw * k, fh * k);
+    let view = [(0.0, 0.0), (vw, 0.0), (vw, vh), (0.0, vh)];
+    let Some(h) = crate::matching::verify::homography(view, quad) else {
+        return;
+    };
+    let grey = crate::decode::grey::luma(image);
+    features::add_rectified(
+        found,
+        &grey,
+        per_work,
+        (vw.round() as u32, vh.round() as u32),
+        &|p| crate::matching::verify::project(&h, p),
+        QUERY_POINTS / 2,
+        QUERY_LEVELS,
+    );
+}
+
 fn is_small_part(r: &Rect, d: &decode::DecodedImage) -> bool {
     u64::from(r.width) * u64::from(r.height) * 3 < u64::from(d.width()) * u64::from(d.height()) * 2
 }

@@ -346,6 +346,80 @@ pub fn working_copy(img: &DynamicImage) -> GrayImage {
     g
 }
 
+/// Adds to `f` (found on the working copy `work`) the corners of a flat
+/// picture seen at an angle in it (a screen, a print), found on that
+/// picture looked at straight on: a `width`×`height` view whose points
+/// `to_work` takes to `work`'s (a homography, see
+/// [`super::screen::find`]). Each corner is given back in `work`'s
+/// coordinates, its orientation and level turned and scaled by the view
+/// there, so a fit sees them where they lie; their descriptors are those
+/// of the picture seen straight on, as it was archived.
+pub fn add_rectified(
+    f: &mut Features,
+    source: &GrayImage,
+    per_work: f64,
+    (width, height): (u32, u32),
+    to_work: &dyn Fn((f64, f64)) -> Option<(f64, f64)>,
+    max_points: usize,
+    depth: usize,
+) {
+    let (ww, wh) = source.dimensions();
+    if width < 32 || height < 32 || ww < 2 || wh < 2 {
+        return;
+    }
+    let sample = |x: f64, y: f64| -> u8 {
+        let x = x.clamp(0.0, f64::from(ww - 1) - 1e-6);
+        let y = y.clamp(0.0, f64::from(wh - 1) - 1e-6);
+        let (x0, y0) = (x.floor() as u32, y.floor() as u32);
+        let (fx, fy) = (x - f64::from(x0), y - f64::from(y0));
+        let p = |dx: u32, dy: u32| f64::from(source.get_pixel(x0 + dx, y0 + dy).0[0]);
+        let v = (p(0, 0) * (1.0 - fx) + p(1, 0) * fx) * (1.0 - fy)
+            + (p(0, 1) * (1.0 - fx) + p(1, 1) * fx) * fy;
+        v.round().clamp(0.0, 255.0) as u8
+    };
+    let mut view = GrayImage::new(width, height);
+    for (x, y, px) in view.enumerate_pixels_mut() {
+        let at = to_work((f64::from(x) + 0.5, f64::from(y) + 0.5));
+        px.0[0] = at.map_or(0, |(u, v)| sample(u * per_work - 0.5, v * per_work - 0.5));
+    }
+    stretch_contrast(&mut view);
+    let seen = extract_gray_levels(&view, max_points, depth);
+    let step = LEVEL_SCALE.ln();
+    for (p, d) in seen.points.iter().zip(&seen.descriptors) {
+        let (x, y) = (f64::from(p.x) + 0.5, f64::from(p.y) + 0.5);
+        let (Some(c), Some(cx), Some(cy)) = (
+            to_work((x, y)),
+            to_work((x + 1.0, y)),
+            to_work((x, y + 1.0)),
+        ) else {
+            continue;
+        };
+        // The view's local linear map: its columns are where a step
+        // right and a step down go.
+        let (a, b) = ((cx.0 - c.0, cx.1 - c.1), (cy.0 - c.0, cy.1 - c.1));
+        let (ux, uy) = (f64::from(p.angle.cos()), f64::from(p.angle.sin()));
+        let turned = (a.0 * ux + b.0 * uy, a.1 * ux + b.1 * uy);
+        let det = (a.0 * b.1 - a.1 * b.0).abs();
+        if det < 1e-9 {
+            continue;
+        }
+        let shift = (0.5 * det.ln() / f64::from(step)).round() as i32;
+        let level = (i32::from(p.level) + shift).clamp(0, depth as i32 - 1) as u8;
+        let (x, y) = ((c.0 - 0.5) as f32, (c.1 - 0.5) as f32);
+        if x < 0.0 || y < 0.0 || x > f32::from(f.width) || y > f32::from(f.height) {
+            continue;
+        }
+        f.points.push(Keypoint {
+            x,
+            y,
+            angle: wrap_angle(turned.1.atan2(turned.0) as f32),
+            level,
+            score: p.score,
+        });
+        f.descriptors.push(*d);
+    }
+}
+
 /// Maps the 1st..99th percentile of grey levels onto 0..255 (when that
 /// range is not already wide).
 fn stretch_contrast(g: &mut GrayImage) {

@@ -4,6 +4,7 @@
 pub mod features;
 mod imghash;
 pub mod pdq;
+pub mod screen;
 mod sha256;
 pub mod video;
 

@@ -1231,7 +1231,8 @@ const SECOND_MOTION_REACH: f64 = 0.2;
 /// The largest set of pairs left out by `model` that another similarity
 /// explains, among those whose archived corner the model puts inside
 /// the query and near its query corner: corners that moved between two
-/// shots. Stops at 0 when fewer than `needed` could agree.
+/// shots. 0 when fewer than `needed` could agree, or when one homography
+/// explains nearly all of them and the fit's pairs together.
 fn second_motion(
     archived: &Features,
     query: &Features,
@@ -1263,7 +1264,19 @@ fn second_motion(
         min_inliers: 3,
         ..*params
     };
-    fit_similarity(archived, query, &moved, &any).0.len()
+    let (own, _) = fit_similarity(archived, query, &moved, &any);
+    if own.len() < needed {
+        return own.len();
+    }
+    // One picture whose geometry the fit only nearly caught (stretched a
+    // little, seen a little from the side) leaves its far side "moved":
+    // one homography then explains nearly all of both sets. Two shots of
+    // a scene in depth, or with something moved, it does not.
+    let both: Vec<Pair> = inliers.iter().chain(&own).copied().collect();
+    match fit_perspective(archived, query, &both, inliers, params, true) {
+        Some((explained, _)) if explained.len() * 10 >= both.len() * 9 => 0,
+        _ => own.len(),
+    }
 }
 
 /// Bounding box of `pts` clipped to a w×h picture, in fractions.
