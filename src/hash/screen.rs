@@ -34,10 +34,11 @@ const MAX_AREA: f64 = 0.92;
 /// Least share of each side that must lie on an edge.
 const MIN_SIDE_SUPPORT: f64 = 0.6;
 /// Corners must be within this many degrees of square.
-const MAX_CORNER_SKEW: f64 = 40.0;
+const MAX_CORNER_SKEW: f64 = 30.0;
 /// A quadrilateral whose sides are all within this many degrees of
-/// upright is a plain rectangle.
-const UPRIGHT_DEG: f64 = 1.5;
+/// upright is a plain rectangle (a small tilt needs no straightening:
+/// the similarity fit takes it).
+const UPRIGHT_DEG: f64 = 3.0;
 
 struct Gradient {
     w: usize,
@@ -236,6 +237,19 @@ fn upright(q: &[Corner; 4]) -> bool {
     })
 }
 
+/// A side along the picture's own edge (both its ends within 2% of the
+/// same edge): the picture's frame, not a screen's.
+fn on_border(q: &[Corner; 4], w: f64, h: f64) -> bool {
+    let (mx, my) = (0.02 * w, 0.02 * h);
+    (0..4).any(|k| {
+        let (a, b) = (q[k], q[(k + 1) % 4]);
+        (a.0 <= mx && b.0 <= mx)
+            || (a.0 >= w - mx && b.0 >= w - mx)
+            || (a.1 <= my && b.1 <= my)
+            || (a.1 >= h - my && b.1 >= h - my)
+    })
+}
+
 /// The quadrilateral of a screen or print seen at an angle on the
 /// working copy `work`: its corners top left, top right, bottom right,
 /// bottom left, in `work`'s pixels; None when there is none to be sure
@@ -289,7 +303,11 @@ pub fn find(work: &GrayImage) -> Option<[Corner; 4]> {
                         continue;
                     };
                     let q = [a, b, c, d];
-                    if !q.iter().all(inside) || !well_shaped(&q) || upright(&q) {
+                    if !q.iter().all(inside)
+                        || !well_shaped(&q)
+                        || upright(&q)
+                        || on_border(&q, g.w as f64, g.h as f64)
+                    {
                         continue;
                     }
                     let share = area(&q) / whole;
