@@ -311,22 +311,12 @@ fn negatives(corpus: &Path, photos: &[RgbImage], pairs_wanted: usize, crops: usi
                         video_sources.push(stem.clone());
                         video_sources.len() - 1
                     });
-            let Ok(bytes) = std::fs::read(&v) else {
+            let Some(frames) = video_frames(&v).filter(|f| !f.is_empty()) else {
                 continue;
             };
-            let limits = Limits::default();
-            let mut frames: Vec<RgbImage> = Vec::new();
-            let r =
-                decode::video::decode_video(&bytes, &limits.video, &limits.sampling, &mut |f| {
-                    frames.push(f.image);
-                    Ok(())
-                });
-            if r.is_err() || frames.is_empty() {
-                continue;
-            }
             // Frames of one video share a source: scenes repeat.
             let step = (frames.len() / 40).max(1);
-            for f in frames.into_iter().step_by(step).take(40) {
+            for (_, f) in frames.into_iter().step_by(step).take(40) {
                 for d in derived(&f, next_source as u64, crops).into_iter().take(9) {
                     pictures.push((next_source, d));
                 }
@@ -354,14 +344,7 @@ fn negatives(corpus: &Path, photos: &[RgbImage], pairs_wanted: usize, crops: usi
     let mut stored = Vec::new();
     for (i, neg) in set.iter().enumerate() {
         let a = &neg.analysis;
-        entries.push(IndexedHash {
-            item: ItemId(i as i64),
-            hash: a.fingerprint.pdq.hash,
-            quality: a.fingerprint.pdq.quality,
-            phash: Some(a.fingerprint.phash),
-            dhash: Some(a.fingerprint.dhash),
-            span: None,
-        });
+        entries.push(indexed(ItemId(i as i64), a));
         if let Some(f) = a.stored_features() {
             stored.push((ItemId(i as i64), f));
         }
@@ -419,6 +402,32 @@ fn negatives(corpus: &Path, photos: &[RgbImage], pairs_wanted: usize, crops: usi
         "False matches: {wrong} in {tried} pairs of different images ({n} images: photos, tiles and crops of them, video frames and their tiles; {:.0} s) — rate {bound}.",
         t.elapsed().as_secs_f64()
     );
+}
+
+/// The sampled frames of the video at `path` with their times; None
+/// when it cannot be read or decoded.
+fn video_frames(path: &Path) -> Option<Vec<(f64, RgbImage)>> {
+    let bytes = std::fs::read(path).ok()?;
+    let limits = Limits::default();
+    let mut frames = Vec::new();
+    decode::video::decode_video(&bytes, &limits.video, &limits.sampling, &mut |f| {
+        frames.push((f.timestamp_secs, f.image));
+        Ok(())
+    })
+    .ok()?;
+    Some(frames)
+}
+
+/// The hash-index entry of an analysed picture archived as `item`.
+fn indexed(item: ItemId, a: &Analysis) -> IndexedHash {
+    IndexedHash {
+        item,
+        hash: a.fingerprint.pdq.hash,
+        quality: a.fingerprint.pdq.quality,
+        phash: Some(a.fingerprint.phash),
+        dhash: Some(a.fingerprint.dhash),
+        span: None,
+    }
 }
 
 /// The items of `index` the matcher's two stages report for `qa`: within
@@ -485,19 +494,9 @@ fn same_scene(corpus: &Path) {
         if stem.ends_with("_distorted") {
             continue;
         }
-        let Ok(bytes) = std::fs::read(&v) else {
+        let Some(frames) = video_frames(&v) else {
             continue;
         };
-        let limits = Limits::default();
-        let mut frames: Vec<(f64, RgbImage)> = Vec::new();
-        let decoded =
-            decode::video::decode_video(&bytes, &limits.video, &limits.sampling, &mut |f| {
-                frames.push((f.timestamp_secs, f.image));
-                Ok(())
-            });
-        if decoded.is_err() {
-            continue;
-        }
         let mut pairs = Vec::new();
         let mut last: Option<&(f64, RgbImage)> = None;
         for f in &frames {
@@ -533,23 +532,13 @@ fn same_scene(corpus: &Path) {
                     .expect("analysed")
                 };
                 let (a, b) = (analysed(x), analysed(y));
-                let index = Index::new(vec![IndexedHash {
-                    item: ItemId(1),
-                    hash: a.fingerprint.pdq.hash,
-                    quality: a.fingerprint.pdq.quality,
-                    phash: Some(a.fingerprint.phash),
-                    dhash: Some(a.fingerprint.dhash),
-                    span: None,
-                }])
-                .with_features(
+                let index = Index::new(vec![indexed(ItemId(1), &a)]).with_features(
                     a.stored_features()
                         .map(|f| (ItemId(1), f))
                         .into_iter()
                         .collect(),
                 );
-                let mut hit = matched(&index, &b);
-                hit.dedup_by_key(|h| h.1);
-                hit
+                matched(&index, &b)
             })
             .collect();
         let by = |how: &str| {

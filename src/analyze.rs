@@ -312,7 +312,6 @@ fn close(a: &Rect, b: &Rect) -> bool {
         < 16
 }
 
-/// A part covering under two thirds of the picture.
 /// The corners of a screen or print seen at an angle (`quad`, on the
 /// working copy), as found on its picture looked at straight on, join the
 /// picture's (see [`features::add_rectified`]).
@@ -329,9 +328,7 @@ fn add_screen_view(
     let width = (side(quad[0], quad[1]) + side(quad[3], quad[2])) / 2.0;
     let height = (side(quad[0], quad[3]) + side(quad[1], quad[2])) / 2.0;
     let (fw, fh) = (width * per_work, height * per_work);
-    let k = (f64::from(features::WORK_SHORT_SIDE) / fw.min(fh))
-        .min(f64::from(features::WORK_SIDE) / fw.max(fh))
-        .min(1.0);
+    let k = features::shrink_to_work(fw, fh);
     let (vw, vh) = (fw * k, fh * k);
     let view = [(0.0, 0.0), (vw, 0.0), (vw, vh), (0.0, vh)];
     let Some(h) = crate::matching::verify::homography(view, quad) else {
@@ -349,6 +346,7 @@ fn add_screen_view(
     );
 }
 
+/// A part covering under two thirds of the picture.
 fn is_small_part(r: &Rect, d: &decode::DecodedImage) -> bool {
     u64::from(r.width) * u64::from(r.height) * 3 < u64::from(d.width()) * u64::from(d.height()) * 2
 }

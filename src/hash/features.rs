@@ -320,15 +320,22 @@ fn wrap_angle(a: f32) -> f32 {
     a.rem_euclid(std::f32::consts::TAU)
 }
 
+/// The scale (at most 1) that brings a `w`×`h` picture within a working
+/// copy's sides: shorter side at most [`WORK_SHORT_SIDE`], longer at most
+/// [`WORK_SIDE`].
+pub fn shrink_to_work(w: f64, h: f64) -> f64 {
+    (f64::from(WORK_SHORT_SIDE) / w.min(h))
+        .min(f64::from(WORK_SIDE) / w.max(h))
+        .min(1.0)
+}
+
 /// The working copy features are found on: grey, shorter side at most
 /// [`WORK_SHORT_SIDE`], longer side at most [`WORK_SIDE`] (small pictures
 /// enlarged to [`MIN_WORK_SIDE`]), contrast stretched.
 pub fn working_copy(img: &DynamicImage) -> GrayImage {
     let (w, h) = (img.width().max(1), img.height().max(1));
-    let (long, short) = (f64::from(w.max(h)), f64::from(w.min(h)));
-    let mut k = (f64::from(WORK_SHORT_SIDE) / short)
-        .min(f64::from(WORK_SIDE) / long)
-        .min(1.0);
+    let long = f64::from(w.max(h));
+    let mut k = shrink_to_work(f64::from(w), f64::from(h));
     if long * k < f64::from(MIN_WORK_SIDE) {
         k = f64::from(MIN_WORK_SIDE) / long;
     }

@@ -209,10 +209,12 @@ fn support(g: &Gradient, a: Corner, b: Corner) -> f64 {
     on as f64 / SAMPLES as f64
 }
 
-fn area(q: &[Corner; 4]) -> f64 {
+/// Area of a simple quadrilateral (the shoelace formula).
+pub fn area(q: &[Corner; 4]) -> f64 {
     (0..4)
         .map(|k| q[k].0 * q[(k + 1) % 4].1 - q[(k + 1) % 4].0 * q[k].1)
         .sum::<f64>()
+        .abs()
         / 2.0
 }
 

@@ -1069,10 +1069,10 @@ fn alignment(
             // part.
             let seen = [(0.0, 0.0), (qw, 0.0), (0.0, qh), (qw, qh)]
                 .map(|c| model.apply_inverse(c).unwrap_or(c));
-            let visible = clip_box(&seen, aw, ah)?;
+            let visible = clip_points(&seen, aw, ah)?;
             // The archived picture's corners in query coordinates: where
             // it lies.
-            let placed = clip_box(&corners.map(|c| model.apply(c).unwrap_or(c)), qw, qh)?;
+            let placed = clip_points(&corners.map(|c| model.apply(c).unwrap_or(c)), qw, qh)?;
             (visible, placed, placed.area().min(1.0), None)
         }
         Model::Perspective(..) => {
@@ -1094,12 +1094,8 @@ fn alignment(
             let visible = clip_points(&seen, aw, ah)?;
             let quad = corners.map(|c| model.apply(c));
             let quad = [quad[0]?, quad[1]?, quad[2]?, quad[3]?];
-            let placed = clip_box(&quad, qw, qh)?;
-            let area = (0..4)
-                .map(|k| quad[k].0 * quad[(k + 1) % 4].1 - quad[(k + 1) % 4].0 * quad[k].1)
-                .sum::<f64>()
-                .abs()
-                / 2.0;
+            let placed = clip_points(&quad, qw, qh)?;
+            let area = crate::hash::screen::area(&quad);
             let quad = quad.map(|(x, y)| {
                 let x = x / qw;
                 (if mirrored { 1.0 - x } else { x }, y / qh)
@@ -1280,11 +1276,6 @@ fn second_motion(
 }
 
 /// Bounding box of `pts` clipped to a w×h picture, in fractions.
-fn clip_box(pts: &[(f64, f64); 4], w: f64, h: f64) -> Option<Region> {
-    clip_points(pts, w, h)
-}
-
-/// [`clip_box`] of any number of points.
 fn clip_points(pts: &[(f64, f64)], w: f64, h: f64) -> Option<Region> {
     let min_x = pts.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
     let max_x = pts.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
